@@ -1,0 +1,77 @@
+//! `vntana-webhooks emulator`: runs the emulator in the foreground until Ctrl-C or SIGTERM,
+//! after printing its address and ready-to-paste `export` lines (the seed's own demo
+//! credentials, one of the places product.md lets a secret appear).
+
+use anyhow::Context;
+
+use crate::cli::{EmulatorArgs, GlobalArgs};
+use crate::commands::ExitStatus;
+use crate::emulator::{self, Options, Seed};
+use crate::printer::Printer;
+
+pub async fn run(
+    args: EmulatorArgs,
+    _global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let seed = match &args.seed {
+        Some(path) => Seed::from_file(path)?,
+        None => Seed::default_seed(),
+    };
+    let options = Options {
+        seed: seed.clone(),
+        state_file: args.state.clone(),
+        deterministic: args.deterministic.then_some(args.id_seed),
+    };
+    let running = emulator::start(options, args.listen)
+        .await
+        .context("cannot start the emulator")?;
+    let url = running.url();
+    let state = args.state.as_ref().map_or_else(
+        || "in memory".to_owned(),
+        |p| format!("state in {}", p.display()),
+    );
+    let mut lines = vec![
+        format!("# vntana-webhooks emulator listening on {url} ({state})"),
+        format!("export VNTANA_API_URL={url}"),
+    ];
+    if let Some(user) = seed.first_user() {
+        match (&user.api_key, &user.password) {
+            (Some(key), _) => lines.push(format!("export VNTANA_API_KEY={key}")),
+            (None, Some(password)) => {
+                lines.push(format!("export VNTANA_EMAIL={}", user.email));
+                lines.push(format!("export VNTANA_PASSWORD={password}"));
+            }
+            (None, None) => {}
+        }
+    }
+    lines.push(String::new());
+    let lines = lines.join("\n");
+    printer.result(&lines);
+    printer.status("Press Ctrl-C to stop.");
+    shutdown_signal().await;
+    running.shutdown().await;
+    Ok(ExitStatus::Success)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

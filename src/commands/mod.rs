@@ -1,0 +1,138 @@
+//! The command edge: runs a parsed command line and turns outcomes into exit codes and
+//! messages. Library errors become `error: ...` lines here and nowhere else.
+
+mod emulator;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::printer::{self, Printer};
+
+/// What a command tells the shell (product.md, "Exit codes"). When several apply, the highest
+/// wins in this order: `Failure`, then `Refused`, then `Changes`, then `Success`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success (and no changes with `--detailed-exitcode`).
+    Success,
+    /// 1: an error of any kind, usage errors included.
+    Failure,
+    /// 2: the plan has actions (only with `--detailed-exitcode`).
+    Changes,
+    /// 3: refused by a safety guard.
+    Refused,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+            ExitStatus::Refused => 3,
+        }
+    }
+
+    fn precedence(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Changes => 1,
+            ExitStatus::Refused => 2,
+            ExitStatus::Failure => 3,
+        }
+    }
+
+    /// The status that wins when both apply.
+    #[must_use]
+    pub fn combine(self, other: ExitStatus) -> ExitStatus {
+        if other.precedence() > self.precedence() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+/// Parses `args`, runs the command and returns the process exit code.
+pub fn main_from_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let no_color = printer::no_color_from_env();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => return usage(&err, no_color).into(),
+    };
+    let printer = Printer::new(
+        cli.global.quiet,
+        cli.global.verbose,
+        cli.global.color,
+        no_color,
+    );
+    printer::init_tracing(&printer);
+    match run(cli, &printer) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            printer.error(&format!("{err:#}"));
+            ExitStatus::Failure.into()
+        }
+    }
+}
+
+/// Help and version go to stdout with exit 0; every other parse error is a usage error: exit
+/// 1, not clap's 2, which here means "the plan has changes".
+fn usage(err: &clap::Error, no_color: bool) -> ExitStatus {
+    use clap::error::ErrorKind;
+    let printer = Printer::new(false, 0, printer::ColorChoice::Auto, no_color);
+    let rendered = err.render().to_string();
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            printer.result(&rendered);
+            ExitStatus::Success
+        }
+        _ => {
+            printer.raw_stderr(&rendered);
+            ExitStatus::Failure
+        }
+    }
+}
+
+fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| anyhow::anyhow!("cannot start the async runtime: {err}"))?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Emulator(args) => emulator::run(args, &cli.global, printer).await,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitStatus::{Changes, Failure, Refused, Success};
+
+    #[test]
+    fn exit_statuses_combine_with_failure_over_refused_over_changes_over_success() {
+        assert_eq!(Success.combine(Changes), Changes);
+        assert_eq!(Changes.combine(Refused), Refused);
+        assert_eq!(Refused.combine(Changes), Refused);
+        assert_eq!(Refused.combine(Failure), Failure);
+        assert_eq!(Failure.combine(Success), Failure);
+        assert_eq!(
+            [Success, Failure, Refused, Changes].map(super::ExitStatus::code),
+            [0, 1, 3, 2]
+        );
+    }
+}

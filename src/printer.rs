@@ -1,0 +1,173 @@
+//! The only place that writes to the terminal. Results go to stdout; progress, warnings,
+//! errors and logs go to stderr (product.md, "Planning"), so `--format json > file` is clean.
+//! It decides colour (TTY, `NO_COLOR`, `--color`) and quietness; it never sees a secret that
+//! callers have not already redacted.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+/// `--color`: when to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// A style for a span of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Bold,
+    Dim,
+    Green,
+    Yellow,
+    Red,
+    Cyan,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Bold => "1",
+            Style::Dim => "2",
+            Style::Green => "32",
+            Style::Yellow => "33",
+            Style::Red => "31",
+            Style::Cyan => "36",
+        }
+    }
+}
+
+/// Writes command output. Cheap to copy; every command receives one.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+    verbosity: u8,
+    stdout_color: bool,
+    stderr_color: bool,
+}
+
+impl Printer {
+    /// A printer for the real terminal. `no_color` is whether `NO_COLOR` is set (non-empty).
+    pub fn new(quiet: bool, verbosity: u8, choice: ColorChoice, no_color: bool) -> Self {
+        let decide = |is_tty: bool| match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_tty && !no_color,
+        };
+        Printer {
+            quiet,
+            verbosity,
+            stdout_color: decide(std::io::stdout().is_terminal()),
+            stderr_color: decide(std::io::stderr().is_terminal()),
+        }
+    }
+
+    /// How many `-v` were given (0 with `-q`).
+    pub fn verbosity(&self) -> u8 {
+        self.verbosity
+    }
+
+    /// Whether stderr gets colour (the tracing subscriber asks).
+    pub fn stderr_color(&self) -> bool {
+        self.stderr_color
+    }
+
+    /// `text` in `style` when stdout is coloured, else as is.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        paint(self.stdout_color, style, text)
+    }
+
+    /// A result on stdout, written as given (the caller adds newlines). Never suppressed by
+    /// `-q`: results are what the command is for.
+    pub fn result(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (e.g. `| head`) is not an error worth a panic.
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// A progress or informational line on stderr, suppressed by `-q`.
+    pub fn status(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A warning on stderr, suppressed by `-q`.
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!(
+                "{}: {message}",
+                paint(self.stderr_color, Style::Yellow, "warning")
+            );
+        }
+    }
+
+    /// An error on stderr; always printed.
+    pub fn error(&self, message: &str) {
+        eprintln!(
+            "{}: {message}",
+            paint(self.stderr_color, Style::Red, "error")
+        );
+    }
+
+    /// Text that must reach stderr unconditionally (clap's usage errors).
+    pub fn raw_stderr(&self, text: &str) {
+        eprint!("{text}");
+    }
+}
+
+fn paint(enabled: bool, style: Style, text: &str) -> String {
+    if enabled {
+        format!("\x1b[{}m{text}\x1b[0m", style.code())
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and non-empty, as no-color.org says).
+pub fn no_color_from_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Installs the `-v/-vv/-vvv` tracing subscriber on stderr. Only this crate's events are
+/// shown: dependencies' debug logs may print header values, and headers carry tokens.
+pub fn init_tracing(printer: &Printer) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    let level = match printer.verbosity {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let filter = Targets::new()
+        .with_default(LevelFilter::OFF)
+        .with_target(env!("CARGO_CRATE_NAME"), level);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(printer.stderr_color)
+        .with_target(false)
+        .with_timer(tracing_subscriber::fmt::time::uptime());
+    // A second initialisation (tests calling commands in-process) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn painting_is_plain_text_when_colour_is_off() {
+        assert_eq!(paint(false, Style::Red, "x"), "x");
+        assert_eq!(paint(true, Style::Red, "x"), "\x1b[31mx\x1b[0m");
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary: the real binary and the real HTTP client against the
+//! real emulator over loopback. Each test starts its own emulator on 127.0.0.1:0.
+
+mod cli;
+mod emulator_http;
+mod support;

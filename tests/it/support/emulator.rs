@@ -1,0 +1,174 @@
+//! Starts `vntana-webhooks emulator` as a child process on 127.0.0.1:0 and reads the address
+//! from its start-up lines, as a user would. The child is killed when the handle drops.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use super::cli::bin;
+
+/// The default seed's demo API key (printed by the emulator at start-up).
+pub const DEMO_KEY: &str = "vntana-emulator-demo-key";
+/// The default seed's second user: a viewer of acme-3d.
+pub const VIEWER_KEY: &str = "vntana-emulator-viewer-key";
+pub const OWNER_EMAIL: &str = "owner@acme.example";
+pub const OWNER_PASSWORD: &str = "emulator-demo-password";
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    /// Every line the emulator printed on stdout at start-up.
+    pub startup: Vec<String>,
+    http: reqwest::Client,
+}
+
+impl Emulator {
+    /// An emulator with the default seed, in memory.
+    pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// An emulator with extra arguments (`--state`, `--seed`, `--deterministic`).
+    pub fn start_with(args: &[&str]) -> Emulator {
+        let mut child = Command::new(bin())
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the emulator");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut startup = Vec::new();
+        let mut url = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("read emulator output");
+            if let Some(rest) = line.strip_prefix("export VNTANA_API_URL=") {
+                url = Some(rest.to_owned());
+            }
+            let done = line.starts_with("export VNTANA_API_KEY=")
+                || line.starts_with("export VNTANA_PASSWORD=");
+            startup.push(line);
+            if done {
+                break;
+            }
+        }
+        let url = url.unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("the emulator printed no address: {startup:?}")
+        });
+        Emulator {
+            child,
+            url,
+            startup,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Starts with a state file.
+    pub fn with_state(path: &Path) -> Emulator {
+        Emulator::start_with(&["--state", path.to_str().unwrap()])
+    }
+
+    /// Stops the process (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("control request");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.expect("control JSON")
+    }
+
+    /// `GET /_emulator/state`.
+    pub async fn state(&self) -> Value {
+        self.control(reqwest::Method::GET, "/_emulator/state", None)
+            .await
+    }
+
+    /// `GET /_emulator/requests`.
+    pub async fn requests(&self) -> Vec<Value> {
+        let log = self
+            .control(reqwest::Method::GET, "/_emulator/requests", None)
+            .await;
+        log.as_array().expect("a list").clone()
+    }
+
+    /// How many logged requests have this method and path.
+    pub async fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r["method"] == method && r["path"] == path)
+            .count()
+    }
+
+    /// `DELETE /_emulator/requests`.
+    pub async fn clear_requests(&self) {
+        self.control(reqwest::Method::DELETE, "/_emulator/requests", None)
+            .await;
+    }
+
+    /// `POST /_emulator/faults`.
+    pub async fn faults(&self, config: Value) {
+        self.control(reqwest::Method::POST, "/_emulator/faults", Some(config))
+            .await;
+    }
+
+    /// `POST /_emulator/clock`.
+    pub async fn advance_clock_ms(&self, ms: u64) {
+        self.control(
+            reqwest::Method::POST,
+            "/_emulator/clock",
+            Some(serde_json::json!({"advanceMs": ms})),
+        )
+        .await;
+    }
+
+    /// The webhooks in the state whose name is `name`.
+    pub async fn webhooks_named(&self, name: &str) -> Vec<Value> {
+        let state = self.state().await;
+        state["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["name"] == name)
+            .cloned()
+            .collect()
+    }
+
+    /// The uuid of an organization of the state.
+    pub async fn org_uuid(&self, slug: &str) -> String {
+        let state = self.state().await;
+        let org = state["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["slug"] == slug);
+        org.unwrap_or_else(|| panic!("no organization {slug}"))["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
