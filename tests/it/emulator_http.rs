@@ -90,10 +90,7 @@ async fn the_whole_auth_flow_and_webhook_crud_work_by_hand() {
         .await;
     let events = json!({"totalCount": 1, "grid": [{"uuid": "<uuid>", "category": "Product", "totalCount": 1,
         "events": [{"uuid": "1a426e7d-5e41-480c-b00f-9f46ca12e5ca", "name": "product.added", "description": "<any>"}]}]});
-    assert_matches(
-        created.response(),
-        &webhook_pattern("by-hand", &events),
-    );
+    assert_matches(created.response(), &webhook_pattern("by-hand", &events));
     let uuid = created.response()["uuid"].as_str().unwrap().to_owned();
     assert_eq!(created.response()["clients"], json!(["bags"]));
 
@@ -109,10 +106,7 @@ async fn the_whole_auth_flow_and_webhook_crud_work_by_hand() {
             "events": [{"uuid": "1a426e7d-5e41-480c-b00f-9f46ca12e5ca"}]}))
         .send()
         .await;
-    assert_matches(
-        updated.response(),
-        &webhook_pattern("renamed", &events),
-    );
+    assert_matches(updated.response(), &webhook_pattern("renamed", &events));
     assert_eq!(
         updated.response()["clients"],
         json!([]),
@@ -124,10 +118,7 @@ async fn the_whole_auth_flow_and_webhook_crud_work_by_hand() {
         .token(&token)
         .send()
         .await;
-    assert_matches(
-        rotated.response(),
-        &webhook_pattern("renamed", &events),
-    );
+    assert_matches(rotated.response(), &webhook_pattern("renamed", &events));
     assert_ne!(rotated.response()["secret"], created.response()["secret"]);
 
     let list = call(base, "GET", &format!("/v1/webhooks/organization/{acme}"))

@@ -2,5 +2,8 @@
 //! real emulator over loopback. Each test starts its own emulator on 127.0.0.1:0.
 
 mod cli;
+mod client;
+mod emulator_control;
+mod emulator_errors;
 mod emulator_http;
 mod support;

@@ -1,0 +1,115 @@
+//! The API's base url: parsed and checked before any request. Plain http is refused unless
+//! the host is loopback (product.md, "Other commands"), so credentials never cross a network
+//! unencrypted. Messages show the url with any password masked.
+
+use url::{Host, Url};
+
+use super::error::ClientError;
+
+/// A checked base url, without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    base: Url,
+}
+
+/// `url` with the password part masked, for messages.
+pub fn masked(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn is_loopback(host: Option<&Host<&str>>) -> bool {
+    match host {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl Endpoint {
+    /// Checks `url`: https, or http on a loopback host.
+    pub fn parse(url: &str) -> Result<Endpoint, ClientError> {
+        let invalid = || ClientError::InvalidUrl { url: masked(url) };
+        let base = Url::parse(url.trim()).map_err(|_| invalid())?;
+        if base.host_str().is_none_or(str::is_empty) || base.cannot_be_a_base() {
+            return Err(invalid());
+        }
+        match base.scheme() {
+            "https" => {}
+            "http" if is_loopback(base.host().as_ref()) => {}
+            "http" => return Err(ClientError::InsecureUrl { url: masked(url) }),
+            _ => return Err(invalid()),
+        }
+        Ok(Endpoint { base })
+    }
+
+    /// The full url of an API path such as `/v1/organizations`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.as_str().trim_end_matches('/'))
+    }
+
+    /// The host, for messages.
+    pub fn host(&self) -> String {
+        match self.base.port() {
+            Some(port) => format!("{}:{port}", self.base.host_str().unwrap_or_default()),
+            None => self.base.host_str().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_anywhere_and_http_only_on_loopback_are_accepted() {
+        for good in [
+            "https://api-platform.vntana.com",
+            "https://api.example/",
+            "http://127.0.0.1:8787",
+            "http://127.1.2.3:1",
+            "http://[::1]:8787",
+            "http://localhost:8787/",
+        ] {
+            assert!(Endpoint::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn plain_http_elsewhere_and_non_urls_are_refused() {
+        let err = Endpoint::parse("http://api-platform.vntana.com").unwrap_err();
+        assert!(matches!(err, ClientError::InsecureUrl { .. }), "{err}");
+        let err = Endpoint::parse("http://10.0.0.1:8787").unwrap_err();
+        assert!(matches!(err, ClientError::InsecureUrl { .. }), "{err}");
+        for bad in ["", "api-platform.vntana.com", "ftp://x.example", "https://"] {
+            assert!(
+                matches!(Endpoint::parse(bad), Err(ClientError::InvalidUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_masked_in_errors() {
+        let err = Endpoint::parse("http://user:hunter2@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2") && err.contains("****"), "{err}");
+    }
+
+    #[test]
+    fn paths_join_without_a_double_slash() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:1/").unwrap();
+        assert_eq!(
+            endpoint.url("/v1/organizations"),
+            "http://127.0.0.1:1/v1/organizations"
+        );
+        assert_eq!(endpoint.host(), "127.0.0.1:1");
+    }
+}
