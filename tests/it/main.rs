@@ -6,4 +6,5 @@ mod client;
 mod emulator_control;
 mod emulator_errors;
 mod emulator_http;
+mod readme;
 mod support;
