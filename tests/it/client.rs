@@ -584,3 +584,64 @@ async fn no_token_or_secret_reaches_a_debug_or_error_output() {
         );
     }
 }
+
+/// A tracing writer into a shared buffer, to read what `-v` would print.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn every_request_is_traced_with_method_path_status_and_time_but_no_token() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish();
+    // The test runtime is single-threaded, so a thread-local subscriber sees every event.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::start();
+    let session = session(&emulator, DEMO_KEY).await;
+    let acme = org(&session, "acme-3d");
+    let token = session.token(acme, TokenUse::ManageWebhooks).await.unwrap();
+    session
+        .client()
+        .list_webhooks(&token, &acme.uuid)
+        .await
+        .unwrap();
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "POST /v1/auth/login/token -> 200 (".to_owned(),
+        "GET /v1/organizations -> 200 (".to_owned(),
+        "POST /v1/auth/refresh-token -> 200 (".to_owned(),
+        format!("GET /v1/webhooks/organization/{} -> 200 (", acme.uuid),
+    ] {
+        assert!(log.contains(&expected), "missing `{expected}` in:\n{log}");
+    }
+    let state = emulator.state().await;
+    for record in state["tokens"].as_array().unwrap() {
+        assert!(
+            !log.contains(record["token"].as_str().unwrap()),
+            "a token reached the log"
+        );
+    }
+    assert!(!log.contains(DEMO_KEY));
+}
