@@ -33,8 +33,9 @@ pub enum AuthError {
     MissingPassword,
     #[error("VNTANA_PASSWORD is set but VNTANA_EMAIL is not: set both, or VNTANA_API_KEY")]
     MissingEmail,
-    #[error("sign-in with {} failed", .method)]
+    #[error("cannot sign in to {url} with {method}")]
     SignIn {
+        url: String,
         method: &'static str,
         #[source]
         source: ApiError,
@@ -132,6 +133,7 @@ impl Session {
                     .sign_in_with_key(key)
                     .await
                     .map_err(|source| AuthError::SignIn {
+                        url: client.base_url(),
                         method: "VNTANA_API_KEY",
                         source,
                     })?
@@ -140,6 +142,7 @@ impl Session {
                 .sign_in_with_password(email, password)
                 .await
                 .map_err(|source| AuthError::SignIn {
+                    url: client.base_url(),
                     method: "VNTANA_EMAIL and VNTANA_PASSWORD",
                     source,
                 })?,

@@ -148,6 +148,11 @@ impl Client {
         })
     }
 
+    /// The API's base url, any password masked (for messages).
+    pub fn base_url(&self) -> String {
+        self.inner.endpoint.shown()
+    }
+
     /// `POST /v1/auth/login/token` with an API key.
     pub async fn sign_in_with_key(
         &self,

@@ -54,6 +54,11 @@ impl Endpoint {
         format!("{}{path}", self.base.as_str().trim_end_matches('/'))
     }
 
+    /// The base url for messages, any password masked, without a trailing slash.
+    pub fn shown(&self) -> String {
+        masked(self.base.as_str()).trim_end_matches('/').to_owned()
+    }
+
     /// The host, for messages.
     pub fn host(&self) -> String {
         match self.base.port() {

@@ -11,6 +11,11 @@ pub fn is_valid_webhook_url(url: &str) -> bool {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
+    // `https:///x` has no host; a WHATWG parse would take `x` for one.
+    let after_scheme = url.split_once("://").map_or("", |(_, rest)| rest);
+    if after_scheme.starts_with('/') || after_scheme.starts_with('\\') {
+        return false;
+    }
     url::Url::parse(url).is_ok_and(|parsed| parsed.host_str().is_some_and(|h| !h.is_empty()))
 }
 
@@ -52,6 +57,8 @@ mod tests {
             "https://exa mple.com",
             "mailto:a@b.co",
             "/relative/path",
+            "https:///hooks",
+            "http:///",
         ] {
             assert!(!is_valid_webhook_url(bad), "{bad}");
         }

@@ -20,7 +20,29 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
     let body = body.map_err(|_| ApiError::bad_request())?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| ApiError::bad_request())?;
+    if !models_are_objects(&value) {
+        return Err(ApiError::bad_request());
+    }
     serde_json::from_slice(&body).map_err(|_| ApiError::bad_request())
+}
+
+/// Whether every model in a request body is a JSON object. Serde's derived types also read a
+/// struct from an array (fields by position), which the platform would refuse as the wrong
+/// type. Request models are objects at the top and inside lists (`events`); no request has a
+/// list of lists, so an array directly inside an array always stands for a model.
+fn models_are_objects(body: &serde_json::Value) -> bool {
+    fn no_nested_arrays(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .all(|item| !item.is_array() && no_nested_arrays(item)),
+            serde_json::Value::Object(fields) => fields.values().all(no_nested_arrays),
+            _ => true,
+        }
+    }
+    body.is_object() && no_nested_arrays(body)
 }
 
 /// The caller of a request, read under the state lock.

@@ -13,6 +13,10 @@ use crate::api::wire::headers;
 /// Tokens expire 30 days after they are minted.
 pub const TOKEN_LIFETIME_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
 
+/// How long an expired token is remembered, so that its use still answers 403 (expired), not
+/// 401 (never issued). After that it is forgotten, so the state does not grow without bound.
+pub const EXPIRED_TOKEN_RETENTION_MICROS: i64 = TOKEN_LIFETIME_MICROS;
+
 /// Who is calling, with what kind of token.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -71,9 +75,13 @@ pub fn mint(
             earlier.revoked = true;
         }
     }
-    // Drop tokens long dead so the state does not grow without bound; revoked ones are kept
-    // until they would have expired, so their use still answers 403, not 401.
-    state.tokens.retain(|t| t.expires_micros > now_micros);
+    // Drop tokens long dead so the state does not grow without bound. Expired and revoked
+    // ones are kept for a while after they expire: their use must answer 403, not 401.
+    state.tokens.retain(|t| {
+        t.expires_micros
+            .saturating_add(EXPIRED_TOKEN_RETENTION_MICROS)
+            > now_micros
+    });
     let token = loop {
         let candidate = ids.token();
         if state.token(&candidate).is_none() {
@@ -102,5 +110,29 @@ mod tests {
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer a b"), None);
+    }
+
+    #[test]
+    fn an_expired_token_is_remembered_for_a_while_after_later_mints() {
+        let mut state = State {
+            format_version: 1,
+            users: Vec::new(),
+            organizations: Vec::new(),
+            webhooks: Vec::new(),
+            tokens: Vec::new(),
+        };
+        let (ids, user) = (IdSource::seeded(1), UserUuid::new("u"));
+        let first = mint(&mut state, &ids, 0, &user, TokenScope::Login);
+        let expired = TOKEN_LIFETIME_MICROS + 1;
+        mint(&mut state, &ids, expired, &user, TokenScope::Login);
+        assert!(state.token(&first).is_some(), "still answers 403");
+        mint(
+            &mut state,
+            &ids,
+            expired + EXPIRED_TOKEN_RETENTION_MICROS,
+            &user,
+            TokenScope::Login,
+        );
+        assert!(state.token(&first).is_none(), "forgotten in the end");
     }
 }

@@ -190,7 +190,43 @@ impl Seed {
             let user = self.user(user, &state, ids)?;
             state.users.push(user);
         }
+        self.check_unique_uuids(&state)?;
         Ok(state)
+    }
+
+    /// Seeds may fix uuids; two entries of a kind sharing one would make lookups find the
+    /// wrong one (and a delete remove both).
+    fn check_unique_uuids(&self, state: &State) -> Result<(), SeedError> {
+        let kinds: [(&str, Vec<&str>); 3] = [
+            (
+                "organization",
+                state
+                    .organizations
+                    .iter()
+                    .map(|o| o.uuid.as_str())
+                    .collect(),
+            ),
+            (
+                "folder",
+                state
+                    .organizations
+                    .iter()
+                    .flat_map(|o| o.folders.iter().map(|f| f.uuid.as_str()))
+                    .collect(),
+            ),
+            (
+                "webhook",
+                state.webhooks.iter().map(|w| w.uuid.as_str()).collect(),
+            ),
+        ];
+        for (kind, uuids) in kinds {
+            for (i, uuid) in uuids.iter().enumerate() {
+                if uuids[..i].contains(uuid) {
+                    return Err(self.invalid(format!("{kind} uuid `{uuid}` appears twice")));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn organization(
@@ -349,6 +385,23 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the seed test.yaml is inconsistent: webhook `h` of `a` names unknown event `product.nope`"
+        );
+    }
+
+    #[test]
+    fn a_seed_giving_two_webhooks_one_uuid_is_refused() {
+        let hook = "{name: h, uuid: 00000000-0000-4000-8000-000000000001, url: 'https://x.example', events: [product.added], userEmail: a@b.co}";
+        let seed = Seed::parse(
+            &format!("organizations:\n  - slug: a\n    webhooks: [{hook}, {hook}]\n"),
+            "test.yaml",
+        )
+        .unwrap();
+        let err = seed
+            .to_state(&IdSource::seeded(1), &Clock::test())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the seed test.yaml is inconsistent: webhook uuid `00000000-0000-4000-8000-000000000001` appears twice"
         );
     }
 

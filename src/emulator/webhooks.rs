@@ -2,9 +2,12 @@
 //! operation needs an organization token whose user is an owner or admin of it; another
 //! organization's webhook is 403, a missing one 404.
 
+use std::convert::Infallible;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -17,6 +20,22 @@ use super::state::{State as EmulatorState, StoredWebhook, TokenScope};
 use super::validate::validate;
 use crate::api::ids::{OrganizationUuid, WebhookUuid};
 use crate::api::wire::{Grid, WebhookRequest, codes};
+
+/// A path parameter (a webhook's or an organization's uuid). One that does not decode to UTF-8
+/// names nothing, so it reads as an id no webhook or organization has: a 404 in the envelope
+/// like any unknown uuid, after the token checks, never axum's plain-text 400.
+pub struct Param(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Param {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let value = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_or_else(|_| String::new(), |Path(value)| value);
+        Ok(Param(value))
+    }
+}
 
 /// The organization of an organization token whose user may manage its webhooks.
 fn manager_of(app: &App, request: &HeaderMap) -> Result<OrganizationUuid, ApiError> {
@@ -65,7 +84,7 @@ pub async fn events(State(app): State<App>, request: HeaderMap) -> Result<Respon
 /// `GET /v1/webhooks/organization/{organizationUuid}`.
 pub async fn list(
     State(app): State<App>,
-    Path(organization): Path<String>,
+    Param(organization): Param,
     request: HeaderMap,
 ) -> Result<Response, ApiError> {
     let own = manager_of(&app, &request)?;
@@ -92,7 +111,7 @@ pub async fn list(
 /// `GET /v1/webhooks/{uuid}`.
 pub async fn get(
     State(app): State<App>,
-    Path(uuid): Path<String>,
+    Param(uuid): Param,
     request: HeaderMap,
 ) -> Result<Response, ApiError> {
     let organization = manager_of(&app, &request)?;
@@ -159,7 +178,7 @@ pub async fn create(
 /// the uuid, organization, secret and `created`.
 pub async fn update(
     State(app): State<App>,
-    Path(uuid): Path<String>,
+    Param(uuid): Param,
     request: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -203,7 +222,7 @@ pub async fn update(
 /// `DELETE /v1/webhooks/{uuid}`: answers with the deleted webhook.
 pub async fn delete(
     State(app): State<App>,
-    Path(uuid): Path<String>,
+    Param(uuid): Param,
     request: HeaderMap,
 ) -> Result<Response, ApiError> {
     let organization = manager_of(&app, &request)?;
@@ -222,7 +241,7 @@ pub async fn delete(
 /// `PATCH /v1/webhooks/{uuid}/secret`: a new secret, answered in the webhook.
 pub async fn regenerate_secret(
     State(app): State<App>,
-    Path(uuid): Path<String>,
+    Param(uuid): Param,
     request: HeaderMap,
 ) -> Result<Response, ApiError> {
     let organization = manager_of(&app, &request)?;

@@ -1,8 +1,10 @@
 //! Running the built binary as a user would: a temporary working directory, no `VNTANA_*`
 //! from the developer's environment, `NO_COLOR` set.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub fn bin() -> PathBuf {
@@ -49,4 +51,47 @@ pub fn run(args: &[&str]) -> Run {
         .output()
         .expect("run the binary")
         .into()
+}
+
+/// Like `run`, for a command expected to exit: if it is still running after `limit` (a
+/// liveness guard, e.g. an emulator that accepted a seed it should refuse), it is killed and
+/// the test fails instead of hanging.
+pub fn run_bounded(args: &[&str], limit: Duration) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(dir.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the binary") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} still ran after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
 }

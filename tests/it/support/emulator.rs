@@ -94,6 +94,55 @@ impl Emulator {
         response.json().await.expect("control JSON")
     }
 
+    /// Any control request, answered or refused: the status and the JSON body.
+    pub async fn control_answer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.expect("control request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("control JSON"))
+    }
+
+    /// `POST /_emulator/reset`.
+    pub async fn reset(&self) {
+        self.control(reqwest::Method::POST, "/_emulator/reset", None)
+            .await;
+    }
+
+    /// `GET /_emulator/faults`.
+    pub async fn installed_faults(&self) -> Value {
+        self.control(reqwest::Method::GET, "/_emulator/faults", None)
+            .await
+    }
+
+    /// `DELETE /_emulator/faults`.
+    pub async fn clear_faults(&self) {
+        self.control(reqwest::Method::DELETE, "/_emulator/faults", None)
+            .await;
+    }
+
+    /// `GET /_emulator/clock`: `{"nowMs", "now"}`.
+    pub async fn clock(&self) -> Value {
+        self.control(reqwest::Method::GET, "/_emulator/clock", None)
+            .await
+    }
+
+    /// The uuid of the (only) webhook of the state named `name`.
+    pub async fn webhook_uuid(&self, name: &str) -> String {
+        let found = self.webhooks_named(name).await;
+        assert_eq!(found.len(), 1, "webhooks named {name}: {found:?}");
+        found[0]["uuid"].as_str().unwrap().to_owned()
+    }
+
     /// `GET /_emulator/state`.
     pub async fn state(&self) -> Value {
         self.control(reqwest::Method::GET, "/_emulator/state", None)
