@@ -1,0 +1,191 @@
+//! `${VAR}` and `${VAR:-default}` in string values (product.md, "Desired state"): substituted
+//! after parsing, whatever the quoting, never in keys; `$${` writes a literal `${`. A value
+//! that took anything from the environment is sensitive: output shows `(from $VAR)`, never the
+//! value. A default that was used is not sensitive. Pure: the environment is a function.
+
+use crate::model::Text;
+
+/// What is wrong with a value's interpolation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterpolationError {
+    Unset(String),
+    Unterminated,
+    BadName(String),
+}
+
+impl std::fmt::Display for InterpolationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InterpolationError::Unset(var) => write!(
+                f,
+                "the environment variable `{var}` is not set; set it, or give a default with `${{{var}:-default}}`"
+            ),
+            InterpolationError::Unterminated => {
+                write!(
+                    f,
+                    "`${{` without a closing `}}`; write `$${{` for a literal `${{`"
+                )
+            }
+            InterpolationError::BadName(inner) => match default_typo(inner) {
+                Some(name) => write!(
+                    f,
+                    "`${{{}}}` is not a variable reference: a default is written `${{{name}:-default}}`",
+                    crate::config::yaml::abbreviate(inner)
+                ),
+                None => write!(
+                    f,
+                    "`${{{}}}` is not a variable reference: names are letters, digits and `_`, not starting with a digit; write `$${{` for a literal `${{`",
+                    crate::config::yaml::abbreviate(inner)
+                ),
+            },
+        }
+    }
+}
+
+/// The variable name of a reference whose default is written the shell's other ways
+/// (`${VAR:default}`, `${VAR-default}`), which this format does not read.
+fn default_typo(inner: &str) -> Option<&str> {
+    let (name, _) = inner.split_once([':', '-'])?;
+    valid_name(name).then_some(name)
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Substitutes the references in `raw`. `lookup` reads a variable.
+pub fn interpolate(
+    raw: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Text, InterpolationError> {
+    let mut value = String::with_capacity(raw.len());
+    let mut from_env: Vec<String> = Vec::new();
+    let mut rest = raw;
+    while let Some(start) = rest.find('$') {
+        value.push_str(&rest[..start]);
+        let after = &rest[start..];
+        if let Some(escaped) = after.strip_prefix("$${") {
+            value.push_str("${");
+            rest = escaped;
+            continue;
+        }
+        if !after.starts_with("${") {
+            value.push('$');
+            rest = &after[1..];
+            continue;
+        }
+        let end = after.find('}').ok_or(InterpolationError::Unterminated)?;
+        let inner = &after[2..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (inner, None),
+        };
+        if !valid_name(name) {
+            return Err(InterpolationError::BadName(inner.to_owned()));
+        }
+        match (lookup(name), default) {
+            (Some(found), Some(default)) if found.is_empty() => value.push_str(default),
+            (Some(found), _) => {
+                value.push_str(&found);
+                if !from_env.iter().any(|v| v == name) {
+                    from_env.push(name.to_owned());
+                }
+            }
+            (None, Some(default)) => value.push_str(default),
+            (None, None) => return Err(InterpolationError::Unset(name.to_owned())),
+        }
+        rest = &after[end + 1..];
+    }
+    value.push_str(rest);
+    // A sensitive value keeps its template, so a saved plan can hold `${VAR}` instead of it.
+    let template = (!from_env.is_empty()).then(|| raw.to_owned());
+    Ok(Text {
+        value,
+        from_env,
+        template,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "HOST" => Some("relay.example".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn run(raw: &str) -> Result<Text, InterpolationError> {
+        interpolate(raw, &env)
+    }
+
+    #[test]
+    fn references_are_substituted_and_make_the_value_sensitive() {
+        let text = run("https://${HOST}/hooks").unwrap();
+        assert_eq!(text.value, "https://relay.example/hooks");
+        assert_eq!(text.shown(), "(from $HOST)");
+        assert!(!run("plain").unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn defaults_apply_when_unset_or_empty_and_are_not_sensitive() {
+        let unset = run("${MISSING:-https://fallback.example}").unwrap();
+        assert_eq!(
+            (unset.value.as_str(), unset.is_sensitive()),
+            ("https://fallback.example", false)
+        );
+        assert_eq!(run("${EMPTY:-d}").unwrap().value, "d");
+        assert_eq!(
+            run("[${EMPTY}]").unwrap().value,
+            "[]",
+            "set but empty is empty"
+        );
+    }
+
+    #[test]
+    fn dollar_dollar_brace_escapes_and_lone_dollars_stay() {
+        assert_eq!(
+            run("$${HOST} costs $5").unwrap(),
+            Text::literal("${HOST} costs $5")
+        );
+    }
+
+    #[test]
+    fn unset_variables_and_malformed_references_are_errors() {
+        assert_eq!(
+            run("${NOPE}"),
+            Err(InterpolationError::Unset("NOPE".into()))
+        );
+        assert_eq!(run("${HOST"), Err(InterpolationError::Unterminated));
+        assert_eq!(run("${1X}"), Err(InterpolationError::BadName("1X".into())));
+        assert_eq!(run("${}"), Err(InterpolationError::BadName(String::new())));
+    }
+
+    #[test]
+    fn a_default_written_without_the_dash_says_how_to_write_it() {
+        let err = run("${URL:https://x.example}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`${URL:https://x.example}` is not a variable reference: a default is written `${URL:-default}`"
+        );
+        assert!(
+            run("${URL-x}")
+                .unwrap_err()
+                .to_string()
+                .ends_with("a default is written `${URL:-default}`")
+        );
+        assert!(
+            run("${1X}")
+                .unwrap_err()
+                .to_string()
+                .contains("not starting with a digit")
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! The desired state from the config files (product.md, "Desired state: the config file"):
+//! which files, YAML with locations, the format's fields and values, `${VAR}` interpolation,
+//! and several files merged. A YAML syntax error stops at the first; every other problem of
+//! the files is reported at once, each with file, line and column, what was expected and the
+//! closest valid name. Reads only the files and the environment: never the network.
+
+pub mod interpolate;
+pub mod merge;
+pub mod parse;
+pub mod problem;
+pub mod schema;
+pub mod sources;
+pub mod yaml;
+
+use std::path::PathBuf;
+
+pub use problem::{ConfigError, Problem};
+
+use crate::model::{Desired, Origin};
+
+/// Loads the config from `-f` inputs (empty: `./vntana-webhooks.yaml`); `lookup` reads the
+/// environment.
+pub fn load(
+    inputs: &[PathBuf],
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Desired, ConfigError> {
+    let files = sources::discover(inputs).map_err(|problems| ConfigError { problems })?;
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    for path in files {
+        let source = match sources::read(&path) {
+            Ok(source) => source,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        let tree = yaml::parse(&source.text);
+        let syntax_error = tree.root.is_none() && !tree.problems.is_empty();
+        problems.extend(tree.problems.into_iter().map(|p| Problem {
+            origin: Origin {
+                file: source.name.clone(),
+                line: p.loc.line,
+                column: p.loc.column,
+            },
+            path: p.path,
+            message: p.message,
+            help: None,
+        }));
+        if syntax_error {
+            // A syntax error stops here: what follows it cannot be read reliably. The files
+            // before it were read whole, so their problems are reported too.
+            problems.sort();
+            problems.dedup();
+            return Err(ConfigError { problems });
+        }
+        let Some(root) = tree.root else {
+            let message = if source.text.trim().is_empty() {
+                "the file is empty; a config starts with `version: 1`"
+            } else {
+                "the file has only comments; a config starts with `version: 1`"
+            };
+            problems.push(Problem {
+                origin: Origin {
+                    file: source.name.clone(),
+                    line: 0,
+                    column: 0,
+                },
+                path: String::new(),
+                message: message.to_owned(),
+                help: None,
+            });
+            continue;
+        };
+        let mut walker = parse::Walker::new(&source.name, lookup);
+        parsed.push(walker.file(&root));
+        problems.extend(walker.problems);
+    }
+    let desired = merge::merge(parsed, &mut problems);
+    if problems.is_empty() {
+        Ok(desired)
+    } else {
+        problems.sort();
+        problems.dedup();
+        Err(ConfigError { problems })
+    }
+}
