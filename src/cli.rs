@@ -34,16 +34,15 @@ pub struct Cli {
 /// not show in process listings or shell history.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The VNTANA Admin API address; plain http only for a loopback host.
-    #[arg(
-        long,
-        global = true,
-        env = "VNTANA_API_URL",
-        hide_env_values = true,
-        default_value = DEFAULT_API_URL,
-        value_name = "URL"
-    )]
-    pub api_url: String,
+    /// The VNTANA Admin API address; plain http only for a loopback host. Default:
+    /// $VNTANA_API_URL, else https://api-platform.vntana.com.
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Run against an embedded emulator (state in ./.vntana-emulator/, seeded on first use
+    /// with the default seed); ignores VNTANA_* and --api-url.
+    #[arg(long, global = true, conflicts_with = "api_url")]
+    pub emulator: bool,
 
     /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
     #[arg(long, global = true, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
@@ -62,10 +61,129 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
+impl GlobalArgs {
+    /// `--api-url`, else `VNTANA_API_URL` (read through `lookup`), else the platform's.
+    pub fn api_url(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
+        self.api_url
+            .clone()
+            .or_else(|| lookup("VNTANA_API_URL").filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show how the live platform differs from the config.
+    Plan(PlanArgs),
+    /// Check the config files; online, also the organizations, folders and events they name.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the config format.
+    Schema,
+    /// List the platform's event catalogue by category.
+    Events(EventsArgs),
     /// Run a local, faithful emulator of the VNTANA Admin API.
     Emulator(EmulatorArgs),
+}
+
+/// Which config files to read.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// A config file, or a directory of *.yaml/*.yml files; repeatable. Default:
+    /// ./vntana-webhooks.yaml.
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Check the files alone, without any request to the platform.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `plan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Output format: text (Terraform-like), json (for programs), markdown (a PR comment).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text, value_name = "FORMAT")]
+    pub format: PlanFormat,
+
+    /// Plan against a recorded live snapshot (JSON) instead of the platform: no credentials,
+    /// no request.
+    #[arg(long, value_name = "FILE", conflicts_with = "emulator")]
+    pub live: Option<PathBuf>,
+
+    /// Exit 2 when the plan has actions (0 when it has none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Save the plan to FILE for `apply FILE` (not written when the plan has problems).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Requests in flight at most, reads included.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub parallelism: u16,
+}
+
+/// What a plan covers, beyond the config.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectionArgs {
+    /// Limit the run to an organization (`ORG`) or one webhook (`ORG/NAME`); repeatable.
+    #[arg(long = "target", value_name = "ORG[/NAME]")]
+    pub targets: Vec<String>,
+
+    /// Delete managed webhooks absent from the config, as `prune: true` does.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Rotate this webhook's signing secret now (incident response); repeatable.
+    #[arg(long = "rotate", value_name = "ORG/NAME")]
+    pub rotate: Vec<String>,
+
+    /// Proceed even when a safety guard would refuse.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--format` of commands printing text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TextOrJson {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Read the catalogue with this organization's token (default: the config's first
+    /// organization, else the first one the user can see).
+    #[arg(long, value_name = "SLUG")]
+    pub org: Option<String>,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text, value_name = "FORMAT")]
+    pub format: TextOrJson,
 }
 
 #[derive(Debug, Args)]

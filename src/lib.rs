@@ -6,9 +6,17 @@
 //! and exit codes, and only `printer` writes to the terminal.
 
 pub mod api;
+pub mod atomic_file;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod duration;
 pub mod emulator;
+pub mod live;
+pub mod model;
+pub mod plan;
 pub mod printer;
+pub mod resolve;
 pub mod signature;
+pub mod suggest;
+pub mod versioned_file;

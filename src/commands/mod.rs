@@ -1,7 +1,12 @@
 //! The command edge: runs a parsed command line and turns outcomes into exit codes and
 //! messages. Library errors become `error: ...` lines here and nowhere else.
 
+mod connect;
 mod emulator;
+mod events;
+mod plan;
+mod schema;
+mod validate;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -83,9 +88,27 @@ where
     match run(cli, &printer) {
         Ok(status) => status.into(),
         Err(err) => {
-            printer.error(&format!("{err:#}"));
+            report(&err, &printer);
             ExitStatus::Failure.into()
         }
+    }
+}
+
+/// Prints an error: each config problem on its own `error:` line, anything else with its
+/// chain of causes.
+fn report(err: &anyhow::Error, printer: &Printer) {
+    match err.downcast_ref::<crate::config::ConfigError>() {
+        Some(config) => {
+            for problem in &config.problems {
+                printer.error(&problem.to_string());
+            }
+            let count = config.problems.len();
+            printer.error(&format!(
+                "{count} problem{} in the config; nothing was changed",
+                if count == 1 { "" } else { "s" }
+            ));
+        }
+        None => printer.error(&format!("{err:#}")),
     }
 }
 
@@ -114,6 +137,10 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .map_err(|err| anyhow::anyhow!("cannot start the async runtime: {err}"))?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Plan(args) => plan::run(args, &cli.global, printer).await,
+            Command::Validate(args) => validate::run(args, &cli.global, printer).await,
+            Command::Schema => Ok(schema::run(printer)),
+            Command::Events(args) => events::run(args, &cli.global, printer).await,
             Command::Emulator(args) => emulator::run(args, &cli.global, printer).await,
         }
     })

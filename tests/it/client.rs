@@ -104,7 +104,11 @@ async fn wrong_credentials_fail_with_bad_credentials_and_say_what_to_check() {
     .await
     .unwrap_err();
     let message = format!("{:#}", anyhow::Error::from(err));
-    assert!(message.starts_with("sign-in with VNTANA_API_KEY failed: POST /v1/auth/login/token failed: 401 BAD_CREDENTIALS"), "{message}");
+    let expected = format!(
+        "cannot sign in to {} with VNTANA_API_KEY: POST /v1/auth/login/token failed: 401 BAD_CREDENTIALS",
+        emulator.url
+    );
+    assert!(message.starts_with(&expected), "{message}");
     assert!(message.contains("check VNTANA_API_KEY"), "{message}");
     assert!(
         !message.contains("wrong-key"),
@@ -539,7 +543,7 @@ async fn an_unreachable_api_is_a_transport_error_naming_the_host() {
         .unwrap_err();
     let message = format!("{:#}", anyhow::Error::from(err));
     assert!(
-        message.starts_with(&format!("sign-in with VNTANA_API_KEY failed: POST /v1/auth/login/token failed: cannot reach 127.0.0.1:{port} (after 2 attempts)")),
+        message.starts_with(&format!("cannot sign in to http://127.0.0.1:{port} with VNTANA_API_KEY: POST /v1/auth/login/token failed: cannot reach 127.0.0.1:{port} (after 2 attempts)")),
         "{message}"
     );
 }

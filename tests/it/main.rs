@@ -3,8 +3,15 @@
 
 mod cli;
 mod client;
+mod config;
+mod embedded;
 mod emulator_control;
 mod emulator_errors;
 mod emulator_http;
+mod events;
+mod plan;
+mod plan_online;
+mod plan_property;
 mod readme;
 mod support;
+mod validate;

@@ -1,7 +1,6 @@
 //! The README's commands, run through the built binary: a newcomer's first commands must
 //! stay true.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use crate::support::cli::command;
@@ -42,37 +41,45 @@ fn the_readme_opens_with_the_main_command_and_the_test_command() {
 }
 
 #[test]
-fn the_readme_s_first_command_starts_the_emulator() {
+fn the_readme_s_first_command_plans_the_example_with_every_kind_of_action() {
     let commands = first_commands();
     let args: Vec<&str> = commands[0]
         .trim_start_matches("cargo run --release -- ")
         .split_whitespace()
         .collect();
+    // A fresh clone: the example in place, no emulator state yet.
     let dir = tempfile::tempdir().unwrap();
-    // The README's command, on a free port instead of 8787.
-    let mut child = command(dir.path())
+    std::fs::create_dir(dir.path().join("examples")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks.yaml"),
+        dir.path().join("examples/webhooks.yaml"),
+    )
+    .unwrap();
+    let output = command(dir.path())
         .args(&args)
-        .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+        .output()
         .unwrap();
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .take(3)
-        .map(Result::unwrap)
-        .collect();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        lines[0].starts_with("# vntana-webhooks emulator listening on http://127.0.0.1:"),
-        "{lines:?}"
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        lines[1].starts_with("export VNTANA_API_URL=http://127.0.0.1:"),
-        "{lines:?}"
-    );
-    assert_eq!(lines[2], "export VNTANA_API_KEY=vntana-emulator-demo-key");
+    for expected in [
+        "  + dam-ingest\n",
+        "  ~ pim-sync [",
+        "  ~ slack-alerts (adopt) [",
+        "  ↻ cdn-purge (secret rotation) [",
+        "  - legacy-ftp-export (prune) [",
+        "Plan: 2 to create, 2 to update, 1 to rotate, 1 to delete; 1 unchanged.\n",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing `{expected}` in:\n{stdout}"
+        );
+    }
 }
 
 #[test]

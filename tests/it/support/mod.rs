@@ -8,3 +8,4 @@ pub mod conformance;
 pub mod emulator;
 pub mod json;
 pub mod raw;
+pub mod snapshot;

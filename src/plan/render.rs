@@ -1,0 +1,406 @@
+//! The plan as text (Terraform-like, for people), JSON (for programs; documented in the
+//! README) and markdown (a pull-request comment). All deterministic: the plan is sorted, and
+//! nothing here reads a clock or the environment. Sensitive values were hidden when the plan
+//! was made; these renderers print `(sensitive value changed)` for them.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::model::{Action, ActionKind, Change, OrganizationPlan, Plan, Reason};
+use super::planner::refusal_text;
+use crate::printer::Style;
+
+/// How to colour text: the printer's `paint`, or identity.
+pub type Paint<'a> = &'a dyn Fn(Style, &str) -> String;
+
+/// No colour.
+pub fn plain(_: Style, text: &str) -> String {
+    text.to_owned()
+}
+
+/// The JSON plan, pretty, with a trailing newline.
+pub fn json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).expect("a plan serialises");
+    text.push('\n');
+    text
+}
+
+/// The summary line.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    if plan.has_actions() {
+        format!(
+            "Plan: {} to create, {} to update, {} to rotate, {} to delete; {} unchanged.",
+            s.create, s.update, s.rotate, s.delete, s.unchanged
+        )
+    } else if plan.has_errors() {
+        // "match the config" would be false: some webhooks could not be compared.
+        "No changes planned, but errors or conflicts block the plan.".to_owned()
+    } else {
+        "No changes. Live webhooks match the config.".to_owned()
+    }
+}
+
+/// The text plan.
+pub fn text(plan: &Plan, paint: Paint<'_>) -> String {
+    let mut out = String::new();
+    for org in &plan.organizations {
+        organization_text(&mut out, org, paint);
+        out.push('\n');
+    }
+    out.push_str(&paint(Style::Bold, &summary_line(plan)));
+    out.push('\n');
+    out
+}
+
+fn symbol(action: ActionKind) -> (&'static str, Style) {
+    match action {
+        ActionKind::Create => ("+", Style::Green),
+        ActionKind::Update => ("~", Style::Yellow),
+        ActionKind::Rotate => ("↻", Style::Cyan),
+        ActionKind::Delete => ("-", Style::Red),
+    }
+}
+
+fn label(action: &Action) -> String {
+    match action.reason {
+        Reason::New | Reason::Drift => String::new(),
+        Reason::Adopt => " (adopt)".to_owned(),
+        Reason::Rename => {
+            let old = action
+                .changes
+                .iter()
+                .find(|c| c.field == "name")
+                .and_then(|c| c.before.as_str())
+                .unwrap_or("?");
+            // A rename of an unmarked webhook adopts it too.
+            let adopt = if action.changes.iter().any(|c| c.field == "marker") {
+                "adopt, "
+            } else {
+                ""
+            };
+            format!(" ({adopt}renamed from {old})")
+        }
+        Reason::Reenable => " (re-enable)".to_owned(),
+        Reason::Duplicate => " (duplicate)".to_owned(),
+        Reason::Prune => " (prune)".to_owned(),
+        Reason::Rotation => " (secret rotation)".to_owned(),
+        Reason::ImperativeRotation => " (--rotate)".to_owned(),
+    }
+}
+
+fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(Style::Bold, &format!("Organization {}", org.slug))
+    );
+    for action in &org.actions {
+        let (sign, style) = symbol(action.action);
+        let uuid = action
+            .uuid
+            .as_deref()
+            .map(|u| format!(" {}", paint(Style::Dim, &format!("[{u}]"))))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}{}{uuid}",
+            paint(style, sign),
+            action.webhook,
+            label(action)
+        );
+        let width = action
+            .changes
+            .iter()
+            .filter(|c| c.field != "name")
+            .map(|c| c.field.len())
+            .max()
+            .unwrap_or(0);
+        for change in action.changes.iter().filter(|c| c.field != "name") {
+            let _ = writeln!(
+                out,
+                "      {:width$} {}",
+                format!("{}:", change.field),
+                change_text(change, action.action),
+                width = width + 1
+            );
+        }
+    }
+    let list = |out: &mut String, title: &str, items: Vec<String>| {
+        if !items.is_empty() {
+            let _ = writeln!(out, "  {title}:");
+            for item in items {
+                let _ = writeln!(out, "    {item}");
+            }
+        }
+    };
+    if !org.unchanged.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint(
+                Style::Dim,
+                &format!("unchanged: {}", org.unchanged.join(", "))
+            )
+        );
+    }
+    list(
+        out,
+        "Not in config (managed; kept because prune is off)",
+        org.not_in_config
+            .iter()
+            .map(|l| format!("{} [{}]", l.name, l.uuid))
+            .collect(),
+    );
+    list(
+        out,
+        "Unmanaged (not this config's; never changed)",
+        org.unmanaged
+            .iter()
+            .map(|l| match (&l.owner, l.marked) {
+                (Some(owner), _) => format!("{} [{}] managed by owner {owner}", l.name, l.uuid),
+                (None, true) => format!("{} [{}] managed without an owner", l.name, l.uuid),
+                (None, false) => format!("{} [{}]", l.name, l.uuid),
+            })
+            .collect(),
+    );
+    for conflict in &org.conflicts {
+        let _ = writeln!(
+            out,
+            "  {} {} [{}]: {}",
+            paint(Style::Red, "conflict:"),
+            conflict.webhook,
+            conflict.uuids.join(", "),
+            conflict.message
+        );
+    }
+    for error in &org.errors {
+        let _ = writeln!(out, "  {} {error}", paint(Style::Red, "error:"));
+    }
+    for refusal in &org.refused_by {
+        let _ = writeln!(
+            out,
+            "  {} {}; review the plan, then use --force",
+            paint(Style::Red, "refused:"),
+            refusal_text(refusal)
+        );
+    }
+    for warning in &org.warnings {
+        let _ = writeln!(out, "  {} {warning}", paint(Style::Yellow, "warning:"));
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::Null => "(none)".to_owned(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(items) if items.is_empty() => "[]".to_owned(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn change_text(change: &Change, action: ActionKind) -> String {
+    if change.sensitive {
+        return if action == ActionKind::Create {
+            "(sensitive value)".to_owned()
+        } else {
+            "(sensitive value changed)".to_owned()
+        };
+    }
+    if change.field == "marker" {
+        // Not a field of the webhook: a description of who manages it.
+        let show = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        return format!("{} -> {}", show(&change.before), show(&change.after));
+    }
+    match (&change.before, &change.after) {
+        // `folders: []` means the whole organization (product.md); say so.
+        (Value::Null, Value::Array(after)) if change.field == "folders" && after.is_empty() => {
+            "[] (the whole organization)".to_owned()
+        }
+        (Value::Null, after) => value_text(after),
+        (Value::Array(before), Value::Array(after)) => {
+            let added = after
+                .iter()
+                .filter(|v| !before.contains(v))
+                .map(|v| format!("+{}", v.as_str().unwrap_or_default()));
+            let removed = before
+                .iter()
+                .filter(|v| !after.contains(v))
+                .map(|v| format!("-{}", v.as_str().unwrap_or_default()));
+            let scope = match (change.field, before.is_empty(), after.is_empty()) {
+                ("folders", false, true) => " (now the whole organization)",
+                ("folders", true, false) => " (was the whole organization)",
+                _ => "",
+            };
+            added.chain(removed).collect::<Vec<_>>().join(" ") + scope
+        }
+        (before, after) => format!("{} -> {}", value_text(before), value_text(after)),
+    }
+}
+
+/// GitHub refuses comments over 65,535 characters; stay well under.
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+/// The plan as a pull-request comment: a summary table, then one collapsible section per
+/// organization with the text plan inside; details truncated (never the summary) to stay under
+/// `MARKDOWN_LIMIT`.
+pub fn markdown(plan: &Plan) -> String {
+    let mut head = String::from("### vntana-webhooks plan\n\n");
+    head.push_str("| organization | create | update | rotate | delete | unchanged | problems |\n");
+    head.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+    for org in &plan.organizations {
+        let count = |kind: ActionKind| org.actions.iter().filter(|a| a.action == kind).count();
+        let mut problems = Vec::new();
+        if !org.errors.is_empty() {
+            problems.push(format!("{} error(s)", org.errors.len()));
+        }
+        if !org.conflicts.is_empty() {
+            problems.push(format!("{} conflict(s)", org.conflicts.len()));
+        }
+        if !org.refused_by.is_empty() {
+            problems.push("refused by a safety guard".to_owned());
+        }
+        let _ = writeln!(
+            head,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            org.slug,
+            count(ActionKind::Create),
+            count(ActionKind::Update),
+            count(ActionKind::Rotate),
+            count(ActionKind::Delete),
+            org.unchanged.len(),
+            if problems.is_empty() {
+                "none".to_owned()
+            } else {
+                problems.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(head, "\n**{}**\n", summary_line(plan));
+    let note = "\n_Details truncated to fit a comment; run `vntana-webhooks plan` to see the whole plan._\n";
+    let mut body = String::new();
+    let mut truncated = false;
+    for org in &plan.organizations {
+        let mut section_text = String::new();
+        organization_text(&mut section_text, org, &plain);
+        let open = if org.actions.is_empty() && org.conflicts.is_empty() && org.errors.is_empty() {
+            ""
+        } else {
+            " open"
+        };
+        let section = format!(
+            "<details{open}><summary><code>{}</code></summary>\n\n```diff\n{}```\n</details>\n\n",
+            org.slug,
+            section_text.replace("```", "'''")
+        );
+        if head.len() + body.len() + section.len() + note.len() > MARKDOWN_LIMIT {
+            truncated = true;
+            let room = MARKDOWN_LIMIT.saturating_sub(head.len() + body.len() + note.len() + 200);
+            if room > 500 {
+                let cut: String = section_text.chars().take(room - 200).collect();
+                let cut = cut
+                    .rsplit_once('\n')
+                    .map_or(cut.as_str(), |(kept, _)| kept)
+                    .to_owned();
+                let _ = write!(
+                    body,
+                    "<details open><summary><code>{}</code> (truncated)</summary>\n\n```diff\n{}\n```\n</details>\n\n",
+                    org.slug,
+                    cut.replace("```", "'''")
+                );
+            }
+            break;
+        }
+        body.push_str(&section);
+    }
+    let mut out = head;
+    out.push_str(&body);
+    if truncated {
+        out.push_str(note);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::model::{Conflict, PLAN_FORMAT_VERSION, Summary};
+
+    fn change(field: &'static str, before: Value, after: Value) -> Change {
+        Change {
+            field,
+            before,
+            after,
+            sensitive: false,
+        }
+    }
+
+    #[test]
+    fn a_plan_blocked_by_a_conflict_does_not_claim_to_match_the_config() {
+        let org = OrganizationPlan {
+            slug: "acme".to_owned(),
+            conflicts: vec![Conflict {
+                webhook: "pim".to_owned(),
+                message: "m".to_owned(),
+                uuids: vec!["u".to_owned()],
+            }],
+            ..OrganizationPlan::default()
+        };
+        let plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            organizations: vec![org],
+            summary: Summary::default(),
+        };
+        assert_eq!(
+            summary_line(&plan),
+            "No changes planned, but errors or conflicts block the plan."
+        );
+        assert!(text(&plan, &plain).contains("  conflict: pim [u]: m\n"));
+    }
+
+    #[test]
+    fn empty_folders_read_as_the_whole_organization() {
+        let create = change("folders", Value::Null, json!([]));
+        assert_eq!(
+            change_text(&create, ActionKind::Create),
+            "[] (the whole organization)"
+        );
+        let widen = change("folders", json!(["bags"]), json!([]));
+        assert_eq!(
+            change_text(&widen, ActionKind::Update),
+            "-bags (now the whole organization)"
+        );
+        let narrow = change("folders", json!([]), json!(["bags"]));
+        assert_eq!(
+            change_text(&narrow, ActionKind::Update),
+            "+bags (was the whole organization)"
+        );
+        let events = change("events", json!(["a"]), json!([]));
+        assert_eq!(change_text(&events, ActionKind::Update), "-a");
+    }
+
+    #[test]
+    fn renaming_an_unmarked_webhook_is_labelled_as_an_adoption_too() {
+        let mut action = Action {
+            action: ActionKind::Update,
+            webhook: "new".to_owned(),
+            uuid: Some("u".to_owned()),
+            reason: Reason::Rename,
+            changes: vec![change("name", json!("old"), json!("new"))],
+            target: None,
+        };
+        assert_eq!(label(&action), " (renamed from old)");
+        action
+            .changes
+            .push(change("marker", json!("unmanaged"), json!("managed")));
+        assert_eq!(label(&action), " (adopt, renamed from old)");
+    }
+}
