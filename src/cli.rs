@@ -75,6 +75,10 @@ impl GlobalArgs {
 pub enum Command {
     /// Show how the live platform differs from the config.
     Plan(PlanArgs),
+    /// Make the live platform match the config, or apply a plan saved with `plan --out`.
+    Apply(ApplyArgs),
+    /// Print one webhook's signing secret (ORG/NAME).
+    Secret(SecretArgs),
     /// Check the config files; online, also the organizations, folders and events they name.
     Validate(ValidateArgs),
     /// Print the JSON Schema of the config format.
@@ -141,6 +145,46 @@ pub struct PlanArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: applied exactly as planned; no -f needed.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Apply without asking (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Do everything but the changes: print each request that would be sent.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write new secrets (creates, rotations) to FILE: JSON, merged, mode 0600.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_out: Option<PathBuf>,
+
+    /// Output format of the report: text, or only the JSON report on stdout.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text, value_name = "FORMAT")]
+    pub format: TextOrJson,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Requests in flight at most, reads included.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// The webhook, as ORG/NAME (split at the first `/`).
+    #[arg(value_name = "ORG/NAME")]
+    pub webhook: String,
 }
 
 /// What a plan covers, beyond the config.

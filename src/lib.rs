@@ -6,17 +6,21 @@
 //! and exit codes, and only `printer` writes to the terminal.
 
 pub mod api;
+pub mod apply;
 pub mod atomic_file;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod duration;
 pub mod emulator;
+pub mod error_chain;
 pub mod live;
 pub mod model;
 pub mod plan;
 pub mod printer;
+pub mod reconcile;
 pub mod resolve;
+pub mod secrets_out;
 pub mod signature;
 pub mod suggest;
 pub mod versioned_file;

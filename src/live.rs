@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::api::redacted::Secret;
 use crate::api::wire::{self, roles};
 use crate::api::{AuthError, Session, TokenUse};
 
@@ -171,11 +172,16 @@ pub async fn read(
     session: &Session,
     slugs: &BTreeSet<String>,
     with_folders: &BTreeSet<String>,
-) -> Result<LiveSnapshot, AuthError> {
+) -> Result<LiveRead, AuthError> {
     let reads = slugs
         .iter()
         .map(|slug| read_organization(session, slug, with_folders.contains(slug)));
-    let organizations: Vec<LiveOrganization> = futures_util::future::join_all(reads).await;
+    let mut secrets = Secrets::new();
+    let mut organizations = Vec::new();
+    for (organization, found) in futures_util::future::join_all(reads).await {
+        organizations.push(organization);
+        secrets.extend(found);
+    }
     // The catalogue is the same for every organization: one read, with a token already minted.
     let reader = organizations
         .iter()
@@ -200,15 +206,31 @@ pub async fn read(
         }
         None => Vec::new(),
     };
-    Ok(LiveSnapshot {
+    let snapshot = LiveSnapshot {
         format_version: LIVE_FORMAT_VERSION,
         email: session.email().to_owned(),
         catalogue,
         organizations,
-    })
+    };
+    Ok(LiveRead { snapshot, secrets })
 }
 
-async fn read_organization(session: &Session, slug: &str, with_folders: bool) -> LiveOrganization {
+/// Live webhooks' secrets by uuid: kept apart from the snapshot, which never holds one. A
+/// rotation reports the secret it replaces as `previousSecret`.
+pub type Secrets = BTreeMap<String, Secret>;
+
+/// What a live read found.
+#[derive(Debug, Clone)]
+pub struct LiveRead {
+    pub snapshot: LiveSnapshot,
+    pub secrets: Secrets,
+}
+
+async fn read_organization(
+    session: &Session,
+    slug: &str,
+    with_folders: bool,
+) -> (LiveOrganization, Vec<(String, Secret)>) {
     let mut live = LiveOrganization {
         slug: slug.to_owned(),
         uuid: String::new(),
@@ -221,7 +243,7 @@ async fn read_organization(session: &Session, slug: &str, with_folders: bool) ->
         Ok(org) => org,
         Err(err) => {
             live.error = Some(err.to_string());
-            return live;
+            return (live, Vec::new());
         }
     };
     live.uuid = org.uuid.as_str().to_owned();
@@ -233,20 +255,25 @@ async fn read_organization(session: &Session, slug: &str, with_folders: bool) ->
             async move { client.list_webhooks(&token, &uuid).await }
         })
         .await;
-    match listed {
+    let secrets = match listed {
         Ok(webhooks) => {
+            let secrets = webhooks
+                .iter()
+                .map(|w| (w.uuid.as_str().to_owned(), w.secret.clone()))
+                .collect();
             let mut webhooks: Vec<LiveWebhook> =
                 webhooks.iter().map(LiveWebhook::from_wire).collect();
             webhooks.sort_by(|a, b| {
                 (&a.name, &a.created, &a.uuid).cmp(&(&b.name, &b.created, &b.uuid))
             });
             live.webhooks = webhooks;
+            secrets
         }
         Err(err) => {
             live.error = Some(format!("{:#}", anyhow::Error::from(err)));
-            return live;
+            return (live, Vec::new());
         }
-    }
+    };
     if with_folders {
         let folders = session
             .with_token(org, TokenUse::ManageWebhooks, |token| async move {
@@ -266,10 +293,14 @@ async fn read_organization(session: &Session, slug: &str, with_folders: bool) ->
                 folders.sort();
                 live.folders = Some(folders);
             }
-            Err(err) => live.error = Some(format!("{:#}", anyhow::Error::from(err))),
+            Err(err) => {
+                live.error = Some(format!("{:#}", anyhow::Error::from(err)));
+                live.webhooks.clear();
+                return (live, Vec::new());
+            }
         }
     }
-    live
+    (live, secrets)
 }
 
 /// Groups for lookups: webhooks by name.

@@ -97,6 +97,33 @@ impl Printer {
         }
     }
 
+    /// Whether stdin and stderr are terminals (a person can be asked and answer).
+    pub fn is_interactive(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// A progress line that replaces itself, on a terminal only; `None` ends it.
+    pub fn progress(&self, line: Option<&str>) {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = match line {
+            Some(line) => write!(err, "\r\x1b[2K{line}"),
+            None => write!(err, "\r\x1b[2K"),
+        };
+        let _ = err.flush();
+    }
+
+    /// Asks a yes/no question on stderr and reads the answer from stdin; only `y`/`yes` is yes.
+    pub fn confirm(&self, question: &str) -> bool {
+        eprint!("{question} ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok()
+            && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    }
+
     /// A warning on stderr, suppressed by `-q`.
     pub fn warn(&self, message: &str) {
         if !self.quiet {

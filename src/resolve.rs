@@ -4,9 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::BTreeSet;
+
 use crate::api::wire::{EventCatalogue, Folder};
+use crate::config::ConfigError;
 use crate::config::Problem;
 use crate::config::yaml::join;
+use crate::live::LiveSnapshot;
 use crate::model::{Desired, Located, Text};
 use crate::suggest;
 
@@ -107,4 +111,97 @@ pub fn check(
         }
     }
     problems
+}
+
+/// The catalogue of a live snapshot by event name.
+pub fn snapshot_catalogue(snapshot: &LiveSnapshot) -> BTreeMap<String, CatalogueEvent> {
+    snapshot
+        .catalogue
+        .iter()
+        .flat_map(|c| {
+            c.events.iter().map(|e| {
+                let event = CatalogueEvent {
+                    uuid: e.uuid.clone(),
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    category: c.category.clone(),
+                };
+                (e.name.clone(), event)
+            })
+        })
+        .collect()
+}
+
+/// Every event name and folder slug of the config against a live snapshot. Organizations that
+/// could not be read are errors of the plan, not of the config, and are skipped here; a
+/// snapshot without the catalogue or the folders the config needs is a problem too.
+pub fn check_snapshot(
+    desired: &Desired,
+    snapshot: &LiveSnapshot,
+    with_folders: &BTreeSet<String>,
+) -> Result<(), ConfigError> {
+    let folders: BTreeMap<String, Vec<Folder>> = snapshot
+        .organizations
+        .iter()
+        .filter(|o| with_folders.contains(&o.slug))
+        .filter_map(|o| {
+            let listed = o.folders.as_ref()?;
+            let folders = listed
+                .iter()
+                .map(|f| Folder {
+                    uuid: f.uuid.as_str().into(),
+                    slug: f.slug.clone(),
+                    name: f.name.clone(),
+                    image_blob_id: None,
+                    role: String::new(),
+                    created: String::new(),
+                })
+                .collect();
+            Some((o.slug.clone(), folders))
+        })
+        .collect();
+    let readable = Desired {
+        owner: desired.owner.clone(),
+        organizations: desired
+            .organizations
+            .iter()
+            .filter(|(slug, _)| {
+                snapshot
+                    .organization(slug)
+                    .is_some_and(|o| o.error.is_none())
+            })
+            .map(|(slug, org)| (slug.clone(), org.clone()))
+            .collect(),
+    };
+    let mut problems = Vec::new();
+    for (slug, org) in &readable.organizations {
+        let missing = if snapshot.catalogue.is_empty() {
+            Some(
+                "the live state has no event catalogue, so event names cannot be checked"
+                    .to_owned(),
+            )
+        } else if with_folders.contains(slug) && !folders.contains_key(slug) {
+            Some(format!(
+                "the live state has no folders of organization `{slug}`, so its folder slugs cannot be checked"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = missing {
+            problems.push(Problem {
+                origin: org.origin.clone(),
+                path: crate::config::yaml::join("organizations", slug),
+                message,
+                help: None,
+            });
+        }
+    }
+    if problems.is_empty() {
+        problems = check(&readable, &snapshot_catalogue(snapshot), &folders);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError { problems })
+    }
 }

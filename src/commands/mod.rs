@@ -1,11 +1,13 @@
 //! The command edge: runs a parsed command line and turns outcomes into exit codes and
 //! messages. Library errors become `error: ...` lines here and nowhere else.
 
+mod apply;
 mod connect;
 mod emulator;
 mod events;
 mod plan;
 mod schema;
+mod secret;
 mod validate;
 
 use std::ffi::OsString;
@@ -97,7 +99,15 @@ where
 /// Prints an error: each config problem on its own `error:` line, anything else with its
 /// chain of causes.
 fn report(err: &anyhow::Error, printer: &Printer) {
-    match err.downcast_ref::<crate::config::ConfigError>() {
+    let config = err
+        .downcast_ref::<crate::config::ConfigError>()
+        .or_else(
+            || match err.downcast_ref::<crate::reconcile::ReconcileError>() {
+                Some(crate::reconcile::ReconcileError::Config(config)) => Some(config),
+                _ => None,
+            },
+        );
+    match config {
         Some(config) => {
             for problem in &config.problems {
                 printer.error(&problem.to_string());
@@ -138,6 +148,8 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     runtime.block_on(async move {
         match cli.command {
             Command::Plan(args) => plan::run(args, &cli.global, printer).await,
+            Command::Apply(args) => apply::run(args, &cli.global, printer).await,
+            Command::Secret(args) => secret::run(&args, &cli.global, printer).await,
             Command::Validate(args) => validate::run(args, &cli.global, printer).await,
             Command::Schema => Ok(schema::run(printer)),
             Command::Events(args) => events::run(args, &cli.global, printer).await,

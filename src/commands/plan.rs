@@ -3,20 +3,20 @@
 //! printed), 3 when only safety guards refuse, 2 with `--detailed-exitcode` when there are
 //! actions, else 0.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use anyhow::Context;
 
 use crate::cli::{GlobalArgs, PlanArgs, PlanFormat, SelectionArgs};
 use crate::commands::{ExitStatus, connect};
-use crate::config::{self, ConfigError};
-use crate::live::{self, LiveSnapshot};
+use crate::config;
+use crate::live::LiveSnapshot;
 use crate::model::Desired;
 use crate::plan::file::SavedPlan;
 use crate::plan::model::OrganizationPlan;
-use crate::plan::{self, Options, Plan, Target, render};
+use crate::plan::{Options, Plan, Target, render};
 use crate::printer::Printer;
-use crate::resolve;
+use crate::reconcile;
 
 pub async fn run(
     args: PlanArgs,
@@ -25,16 +25,14 @@ pub async fn run(
 ) -> anyhow::Result<ExitStatus> {
     let desired = config::load(&args.config.files, &|name| std::env::var(name).ok())?;
     let options = options(&args.selection, &desired)?;
-    let (slugs, with_folders) = plan::planner::reads(&desired, &options);
-    let (snapshot, _connection) = if let Some(path) = &args.live {
-        (LiveSnapshot::read(path)?, None)
+    let plan = if let Some(path) = &args.live {
+        reconcile::plan_snapshot(&desired, &LiveSnapshot::read(path)?, &options)?
     } else {
         let connection = connect::connect(global, usize::from(args.parallelism), printer).await?;
-        let snapshot = live::read(&connection.session, &slugs, &with_folders).await?;
-        (snapshot, Some(connection))
+        reconcile::plan_online(&connection.session, &desired, &options)
+            .await?
+            .plan
     };
-    check_resolution(&desired, &snapshot, &with_folders)?;
-    let plan = plan::plan(&desired, &snapshot, &options);
     printer.result(&match args.format {
         PlanFormat::Text => render::text(&plan, &|style, text| printer.paint(style, text)),
         PlanFormat::Json => render::json(&plan),
@@ -48,7 +46,8 @@ pub async fn run(
             ));
         } else {
             let salt = hex::encode(rand::random::<[u8; 16]>());
-            let saved = SavedPlan::new(&plan, &desired, &options, &salt);
+            let (_, with_folders) = reconcile::reads(&desired, &options);
+            let saved = SavedPlan::new(&plan, &desired, &options, &with_folders, &salt);
             crate::atomic_file::write(out, saved.to_json().as_bytes())
                 .with_context(|| format!("cannot write the plan file {}", out.display()))?;
             printer.status(&format!(
@@ -62,7 +61,7 @@ pub async fn run(
 }
 
 /// The options of the command line, checked against the config.
-pub fn options(selection: &SelectionArgs, desired: &Desired) -> anyhow::Result<Options> {
+pub(crate) fn options(selection: &SelectionArgs, desired: &Desired) -> anyhow::Result<Options> {
     let mut targets = Vec::new();
     for target in &selection.targets {
         let parsed = match target.split_once('/') {
@@ -99,83 +98,8 @@ pub fn options(selection: &SelectionArgs, desired: &Desired) -> anyhow::Result<O
     })
 }
 
-/// Event names and folder slugs against the live catalogue and folders.
-fn check_resolution(
-    desired: &Desired,
-    snapshot: &LiveSnapshot,
-    with_folders: &BTreeSet<String>,
-) -> anyhow::Result<()> {
-    let catalogue: BTreeMap<String, resolve::CatalogueEvent> = snapshot
-        .catalogue
-        .iter()
-        .flat_map(|c| {
-            c.events.iter().map(|e| {
-                let event = resolve::CatalogueEvent {
-                    uuid: e.uuid.clone(),
-                    name: e.name.clone(),
-                    description: e.description.clone(),
-                    category: c.category.clone(),
-                };
-                (e.name.clone(), event)
-            })
-        })
-        .collect();
-    let folders: BTreeMap<String, Vec<crate::api::wire::Folder>> = snapshot
-        .organizations
-        .iter()
-        .filter(|o| with_folders.contains(&o.slug))
-        .filter_map(|o| {
-            let listed = o.folders.as_ref()?;
-            let folders = listed
-                .iter()
-                .map(|f| crate::api::wire::Folder {
-                    uuid: f.uuid.as_str().into(),
-                    slug: f.slug.clone(),
-                    name: f.name.clone(),
-                    image_blob_id: None,
-                    role: String::new(),
-                    created: String::new(),
-                })
-                .collect();
-            Some((o.slug.clone(), folders))
-        })
-        .collect();
-    // Organizations that could not be read are errors of the plan, not of the config.
-    let readable = Desired {
-        owner: desired.owner.clone(),
-        organizations: desired
-            .organizations
-            .iter()
-            .filter(|(slug, _)| {
-                snapshot
-                    .organization(slug)
-                    .is_some_and(|o| o.error.is_none())
-            })
-            .map(|(slug, org)| (slug.clone(), org.clone()))
-            .collect(),
-    };
-    if snapshot.catalogue.is_empty() && !readable.organizations.is_empty() {
-        anyhow::bail!("the live state has no event catalogue, so event names cannot be checked");
-    }
-    // A snapshot without an organization's folders cannot vouch for the config's slugs.
-    if let Some(slug) = with_folders
-        .iter()
-        .find(|slug| readable.organizations.contains_key(*slug) && !folders.contains_key(*slug))
-    {
-        anyhow::bail!(
-            "the live state has no folders of organization `{slug}`, so its folder slugs cannot be checked"
-        );
-    }
-    let problems = resolve::check(&readable, &catalogue, &folders);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigError { problems }.into())
-    }
-}
-
 /// The exit status of a printed plan, with the problems summarised on stderr.
-fn outcome(plan: &Plan, detailed: bool, printer: &Printer) -> ExitStatus {
+pub(crate) fn outcome(plan: &Plan, detailed: bool, printer: &Printer) -> ExitStatus {
     let mut status = if detailed && plan.has_actions() {
         ExitStatus::Changes
     } else {

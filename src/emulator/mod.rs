@@ -202,15 +202,3 @@ fn router(app: App) -> Router {
         ))
         .with_state(app)
 }
-
-/// `err` and its sources, joined with `: `.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}

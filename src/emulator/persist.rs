@@ -85,7 +85,7 @@ impl Persister {
                 written_tx.send_modify(|(done, failed)| match outcome {
                     Ok(Ok(())) => *done = version,
                     Ok(Err(err)) => {
-                        tracing::error!("{}", crate::emulator::error_chain(&err));
+                        tracing::error!("{}", crate::error_chain::chain(&err));
                         *failed = version;
                     }
                     Err(_) => *failed = version,

@@ -43,6 +43,8 @@ pub struct SavedOrganization {
     pub slug: String,
     pub uuid: String,
     pub live_digest: String,
+    /// Whether the organization's folders were part of its live state (and its digest).
+    pub folders_read: bool,
     pub actions: Vec<SavedAction>,
     /// Names of the webhooks that matched (for the summary).
     pub unchanged: Vec<String>,
@@ -155,7 +157,13 @@ fn target_name(target: &Target) -> String {
 
 impl SavedPlan {
     /// The saved form of `plan`; `salt` should be fresh randomness.
-    pub fn new(plan: &Plan, desired: &Desired, options: &Options, salt: &str) -> SavedPlan {
+    pub fn new(
+        plan: &Plan,
+        desired: &Desired,
+        options: &Options,
+        with_folders: &BTreeSet<String>,
+        salt: &str,
+    ) -> SavedPlan {
         let organizations = plan
             .organizations
             .iter()
@@ -163,6 +171,7 @@ impl SavedPlan {
                 slug: org.slug.clone(),
                 uuid: org.uuid.clone(),
                 live_digest: org.live_digest.clone(),
+                folders_read: with_folders.contains(&org.slug),
                 unchanged: org.unchanged.clone(),
                 actions: org
                     .actions

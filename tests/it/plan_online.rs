@@ -155,7 +155,7 @@ async fn plan_live_equals_the_online_plan_and_sends_no_request() {
         .await
         .unwrap();
     let slugs: BTreeSet<String> = ["acme-3d".to_owned(), "globex".to_owned()].into();
-    let snapshot = live::read(&session, &slugs, &slugs).await.unwrap();
+    let snapshot = live::read(&session, &slugs, &slugs).await.unwrap().snapshot;
     std::fs::write(dir.path().join("live.json"), snapshot.to_json()).unwrap();
     let online = plan(&emulator, dir.path(), &["-f", EXAMPLE, "--format", "json"]);
     emulator.clear_requests().await;

@@ -1,0 +1,405 @@
+//! `vntana-webhooks apply [PLANFILE]`: plan (or load a saved plan and refuse it if anything
+//! it relied on changed), show the plan, confirm, execute, report every action's outcome, and
+//! re-read to say whether a new plan would be empty. Exit 1 if any action failed, the run was
+//! interrupted, or the plan has errors or conflicts (nothing applied); 3 for a safety refusal
+//! (nothing applied).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
+use crate::cli::{ApplyArgs, GlobalArgs, TextOrJson};
+use crate::commands::plan::{options, outcome};
+use crate::commands::{ExitStatus, connect};
+use crate::config;
+use crate::live::{self, LiveRead};
+use crate::model::Desired;
+use crate::plan::file::{SavedPlan, desired_digest};
+use crate::plan::model::ActionKind;
+use crate::plan::{Options, Plan, render};
+use crate::printer::Printer;
+use crate::reconcile;
+use crate::resolve;
+use crate::secrets_out::SecretsOut;
+
+/// What `apply` works from: the plan, the live read it was made from (or that confirmed a
+/// saved plan is current), and the config when there is one.
+struct Prepared {
+    plan: Plan,
+    read: LiveRead,
+    desired: Option<Desired>,
+    options: Option<Options>,
+    saved: bool,
+}
+
+pub async fn run(
+    args: ApplyArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    // Everything that can be checked without the platform is checked first.
+    let secrets_out = args
+        .secrets_out
+        .as_deref()
+        .map(SecretsOut::open)
+        .transpose()?;
+    let saved = load_saved_plan(&args)?;
+    let desired = match (&saved, args.config.files.is_empty()) {
+        (Some(_), true) => None,
+        _ => Some(config::load(&args.config.files, &|name| {
+            std::env::var(name).ok()
+        })?),
+    };
+    if let (Some(saved), Some(desired)) = (&saved, &desired)
+        && saved.desired_digest != desired_digest(desired)
+    {
+        anyhow::bail!(
+            "the config given with -f differs from the one the saved plan was made from; plan again"
+        );
+    }
+    let connection = connect::connect(global, usize::from(args.parallelism), printer).await?;
+    let session = &connection.session;
+    let prepared = prepare(&args, saved, desired, session).await?;
+    let Prepared {
+        plan,
+        read,
+        desired,
+        options,
+        saved,
+    } = prepared;
+    let json_report = args.format == TextOrJson::Json;
+    if !json_report {
+        printer.result(&render::text(&plan, &|style, text| {
+            printer.paint(style, text)
+        }));
+    }
+    let blocked = outcome(&plan, false, printer);
+    if blocked != ExitStatus::Success {
+        printer.error("nothing was applied");
+        return Ok(blocked);
+    }
+    if !plan.has_actions() {
+        if json_report {
+            printer.result(&report_json(
+                &ApplyReport {
+                    actions: Vec::new(),
+                    interrupted: false,
+                },
+                Some(true),
+            ));
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if !args.dry_run && !args.auto_approve && !saved {
+        if !printer.is_interactive() {
+            anyhow::bail!(
+                "stdin is not a terminal, so apply cannot ask for approval: pass --auto-approve (or apply a saved plan)"
+            );
+        }
+        if !printer.confirm("Apply? [y/N]") {
+            printer.error("apply cancelled; nothing was changed");
+            return Ok(ExitStatus::Failure);
+        }
+    }
+    let report = execute(
+        &plan,
+        &read,
+        session,
+        secrets_out.as_ref(),
+        args.dry_run,
+        printer,
+    )
+    .await;
+    // After applying, a fresh read tells whether the platform now matches the config.
+    let converged = match (&desired, args.dry_run) {
+        (Some(desired), false) => Some(replan(session, desired, options.as_ref()).await),
+        _ => None,
+    };
+    if json_report {
+        printer.result(&report_json(
+            &report,
+            converged.as_ref().and_then(|c| c.as_ref().ok().copied()),
+        ));
+    } else {
+        printer.result(&report_text(&report, args.dry_run, printer));
+    }
+    match converged {
+        Some(Ok(true)) => {
+            printer.status("A new plan would be empty: the platform matches the config.");
+        }
+        Some(Ok(false)) => printer
+            .warn("a new plan would still have actions; run `vntana-webhooks plan` to see them"),
+        Some(Err(err)) => printer.warn(&format!(
+            "could not re-read the live state to check the result: {err:#}"
+        )),
+        None if !args.dry_run => {
+            printer.status("Pass -f with the config to check that a new plan would be empty.");
+        }
+        None => {}
+    }
+    let failed = report.count(Status::Failed) > 0 || report.interrupted;
+    Ok(if failed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn load_saved_plan(args: &ApplyArgs) -> anyhow::Result<Option<SavedPlan>> {
+    let Some(path) = &args.plan_file else {
+        return Ok(None);
+    };
+    let selection = &args.selection;
+    if !selection.targets.is_empty()
+        || selection.prune
+        || !selection.rotate.is_empty()
+        || selection.force
+    {
+        anyhow::bail!(
+            "a saved plan carries its own --target, --prune, --rotate and --force; plan again to change them"
+        );
+    }
+    Ok(Some(SavedPlan::read(path)?))
+}
+
+async fn prepare(
+    args: &ApplyArgs,
+    saved: Option<SavedPlan>,
+    desired: Option<Desired>,
+    session: &crate::api::Session,
+) -> anyhow::Result<Prepared> {
+    if let Some(saved) = saved {
+        let plan = saved.to_plan(&|name| std::env::var(name).ok())?;
+        let read = check_saved_plan_is_current(&saved, session).await?;
+        return Ok(Prepared {
+            plan,
+            read,
+            desired,
+            options: None,
+            saved: true,
+        });
+    }
+    let desired = desired.expect("without a plan file the config is loaded");
+    let options = options(&args.selection, &desired)?;
+    let planned = reconcile::plan_online(session, &desired, &options).await?;
+    Ok(Prepared {
+        plan: planned.plan,
+        read: planned.read,
+        desired: Some(desired),
+        options: Some(options),
+        saved: false,
+    })
+}
+
+/// Re-reads a saved plan's organizations and refuses it, naming them, if any changed.
+async fn check_saved_plan_is_current(
+    saved: &SavedPlan,
+    session: &crate::api::Session,
+) -> anyhow::Result<LiveRead> {
+    let slugs: BTreeSet<String> = saved.organizations.iter().map(|o| o.slug.clone()).collect();
+    let with_folders: BTreeSet<String> = saved
+        .organizations
+        .iter()
+        .filter(|o| o.folders_read)
+        .map(|o| o.slug.clone())
+        .collect();
+    let read = live::read(session, &slugs, &with_folders).await?;
+    let mut changed = Vec::new();
+    for org in &saved.organizations {
+        match read.snapshot.organization(&org.slug) {
+            Some(live) if live.error.is_none() && live.digest() == org.live_digest => {}
+            Some(live) if live.error.is_some() => {
+                changed.push(format!(
+                    "{} (cannot be read: {})",
+                    org.slug,
+                    live.error.clone().unwrap_or_default()
+                ));
+            }
+            _ => changed.push(org.slug.clone()),
+        }
+    }
+    if !changed.is_empty() {
+        anyhow::bail!(
+            "the saved plan is stale: the live state of {} changed since it was planned; nothing was applied, plan again",
+            changed.join(", ")
+        );
+    }
+    Ok(read)
+}
+
+async fn execute(
+    plan: &Plan,
+    read: &LiveRead,
+    session: &crate::api::Session,
+    secrets_out: Option<&SecretsOut>,
+    dry_run: bool,
+    printer: &Printer,
+) -> ApplyReport {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let interrupted = interrupted.clone();
+        let printer = printer.clone();
+        tokio::spawn(async move {
+            crate::commands::emulator::shutdown_signal().await;
+            interrupted.store(true, Ordering::SeqCst);
+            printer.progress(None);
+            printer.warn("interrupted: no new action starts; finishing the requests in flight");
+        })
+    };
+    let total: usize = plan.organizations.iter().map(|o| o.actions.len()).sum();
+    let done = AtomicUsize::new(0);
+    let show_progress = total > 5 && !dry_run;
+    let progress = |outcome: &ActionOutcome| {
+        let done = done.fetch_add(1, Ordering::SeqCst) + 1;
+        if show_progress {
+            printer.progress(Some(&format!(
+                "Applying: {done}/{total} ({} {})",
+                kind_name(outcome.action),
+                outcome.webhook
+            )));
+        }
+    };
+    let catalogue = resolve::snapshot_catalogue(&read.snapshot);
+    let executor = Executor {
+        session,
+        catalogue: &catalogue,
+        secrets: &read.secrets,
+        secrets_out,
+        interrupted: &interrupted,
+        dry_run,
+        progress: &progress,
+    };
+    let report = executor.run(plan).await;
+    watcher.abort();
+    if show_progress {
+        printer.progress(None);
+    }
+    report
+}
+
+async fn replan(
+    session: &crate::api::Session,
+    desired: &Desired,
+    options: Option<&Options>,
+) -> anyhow::Result<bool> {
+    let default = Options::default();
+    let options = Options {
+        force: true,
+        rotate: BTreeSet::new(),
+        ..options.unwrap_or(&default).clone()
+    };
+    let planned = reconcile::plan_online(session, desired, &options)
+        .await
+        .context("re-planning")?;
+    Ok(!planned.plan.has_actions())
+}
+
+fn kind_name(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create => "create",
+        ActionKind::Update => "update",
+        ActionKind::Rotate => "rotate",
+        ActionKind::Delete => "delete",
+    }
+}
+
+fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer) -> String {
+    let mut out = String::new();
+    if dry_run {
+        let _ = writeln!(
+            out,
+            "\nDry run: the requests apply would send (nothing was sent):"
+        );
+        for outcome in &report.actions {
+            for request in &outcome.requests {
+                let _ = writeln!(
+                    out,
+                    "  {} {}: {request}",
+                    outcome.organization, outcome.webhook
+                );
+            }
+        }
+        return out;
+    }
+    let org_width = report
+        .actions
+        .iter()
+        .map(|a| a.organization.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let name_width = report
+        .actions
+        .iter()
+        .map(|a| a.webhook.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let _ = writeln!(out, "\nApply report:");
+    let _ = writeln!(
+        out,
+        "  {:org_width$}  {:6}  {:name_width$}  RESULT",
+        "ORGANIZATION", "ACTION", "WEBHOOK"
+    );
+    for outcome in &report.actions {
+        let result = match outcome.status {
+            Status::Applied => printer.paint(crate::printer::Style::Green, "applied"),
+            Status::Failed => printer.paint(crate::printer::Style::Red, "failed"),
+            Status::Skipped => printer.paint(crate::printer::Style::Yellow, "skipped"),
+            Status::DryRun => "dry run".to_owned(),
+        };
+        let detail = outcome
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:org_width$}  {:6}  {:name_width$}  {result}{detail}",
+            outcome.organization,
+            kind_name(outcome.action),
+            outcome.webhook
+        );
+    }
+    let (applied, failed, skipped) = (
+        report.count(Status::Applied),
+        report.count(Status::Failed),
+        report.count(Status::Skipped),
+    );
+    let _ = write!(
+        out,
+        "\nApplied {applied} of {} actions",
+        report.actions.len()
+    );
+    if failed > 0 {
+        let _ = write!(out, "; {failed} failed");
+    }
+    if skipped > 0 {
+        let _ = write!(out, "; {skipped} not started (interrupted)");
+    }
+    out.push_str(".\n");
+    out
+}
+
+fn report_json(report: &ApplyReport, converged: Option<bool>) -> String {
+    let value = json!({
+        "formatVersion": 1,
+        "actions": report.actions,
+        "interrupted": report.interrupted,
+        "summary": {
+            "applied": report.count(Status::Applied),
+            "failed": report.count(Status::Failed),
+            "skipped": report.count(Status::Skipped),
+            "dryRun": report.count(Status::DryRun),
+        },
+        "converged": converged,
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("JSON serialises");
+    text.push('\n');
+    text
+}
