@@ -153,6 +153,7 @@ async fn new_secrets_go_to_the_secrets_file_with_the_previous_one_after_a_rotati
         assert!(!applied.stdout.contains(secret) && !applied.stderr.contains(secret));
     }
     let printed = run(&emulator, dir.path(), &["secret", "acme-3d/dam-ingest"], &[]);
+    crate::support::cli::allow_secrets(&printed);
     assert_eq!(printed.stdout, format!("{}\n", secrets["acme-3d/dam-ingest"]["secret"].as_str().unwrap()));
 }
 
@@ -191,4 +192,14 @@ async fn a_failed_action_is_reported_with_its_codes_and_the_others_still_apply()
     let gone = report["actions"].as_array().unwrap().iter().find(|a| a["webhook"] == "legacy-ftp-export").unwrap();
     assert_eq!((&gone["status"], &gone["message"]), (&json!("applied"), &json!("already gone")));
     assert_eq!(report["converged"], json!(false));
+}
+
+#[tokio::test]
+async fn the_most_verbose_apply_prints_no_secret_or_token() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let verbose = run(&emulator, dir.path(), &["-vvv", "apply", "-f", EXAMPLE, "--auto-approve", "--rotate", "acme-3d/pim-sync"], &[]);
+    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
+    assert!(verbose.stderr.contains("PATCH /v1/webhooks/"), "requests are traced: {}", verbose.stderr);
+    // The emulator scans every printed byte for its secrets and tokens when it stops.
 }

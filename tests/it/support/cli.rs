@@ -35,12 +35,35 @@ pub struct Run {
 
 impl From<Output> for Run {
     fn from(output: Output) -> Run {
-        Run {
+        let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        };
+        PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!("{}\n{}", run.stdout, run.stderr));
+        run
     }
+}
+
+/// Every byte every command of the suite printed (but what `allow_secrets` took back). Each
+/// emulator scans it for its secrets and tokens when it stops (`support::emulator`).
+static PRINTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes back the output of a command that prints a secret on purpose (`secret ORG/NAME`).
+pub fn allow_secrets(run: &Run) {
+    let printed = format!("{}\n{}", run.stdout, run.stderr);
+    let mut all = PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(at) = all.iter().rposition(|p| *p == printed) {
+        all.remove(at);
+    }
+}
+
+/// The first printed output containing any of `needles`, if one does.
+pub fn printed_containing(needles: &[String]) -> Option<(String, String)> {
+    let all = PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.iter().find_map(|printed| {
+        needles.iter().find(|n| printed.contains(n.as_str())).map(|n| (n.clone(), printed.clone()))
+    })
 }
 
 /// Runs the binary with `args` in a fresh temporary directory.
