@@ -85,6 +85,9 @@ pub struct Executor<'a> {
     pub dry_run: bool,
     /// Called after each action.
     pub progress: &'a (dyn Fn(&ActionOutcome) + Sync),
+    /// Actions under way at most (`--parallelism`): an action starts only with a slot, and
+    /// after an interruption a waiting action does not start at all.
+    pub slots: tokio::sync::Semaphore,
 }
 
 fn failure(err: &AuthError) -> (String, Vec<String>) {
@@ -209,6 +212,11 @@ impl Executor<'_> {
             outcomes.push(outcome);
             outcomes
         };
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         if self.interrupted.load(Ordering::SeqCst) {
             return with_update(self.outcome(
                 plan,

@@ -112,6 +112,7 @@ pub async fn run(
         session,
         secrets_out.as_ref(),
         args.dry_run,
+        usize::from(args.parallelism),
         printer,
     )
     .await;
@@ -238,6 +239,7 @@ async fn execute(
     session: &crate::api::Session,
     secrets_out: Option<&SecretsOut>,
     dry_run: bool,
+    parallelism: usize,
     printer: &Printer,
 ) -> ApplyReport {
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -273,6 +275,7 @@ async fn execute(
         interrupted: &interrupted,
         dry_run,
         progress: &progress,
+        slots: tokio::sync::Semaphore::new(parallelism),
     };
     let report = executor.run(plan).await;
     watcher.abort();

@@ -13,7 +13,10 @@ const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks.ya
 
 fn run(emulator: &Emulator, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = command(dir);
-    command.args(args).env("VNTANA_API_URL", &emulator.url).env("VNTANA_API_KEY", DEMO_KEY);
+    command
+        .args(args)
+        .env("VNTANA_API_URL", &emulator.url)
+        .env("VNTANA_API_KEY", DEMO_KEY);
     for (k, v) in env {
         command.env(k, v);
     }
@@ -26,7 +29,12 @@ async fn mutating(emulator: &Emulator) -> Vec<Value> {
         .requests()
         .await
         .into_iter()
-        .filter(|r| r["method"] != "GET" && r["path"].as_str().is_some_and(|p| p.starts_with("/v1/webhooks")))
+        .filter(|r| {
+            r["method"] != "GET"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/v1/webhooks"))
+        })
         .collect()
 }
 
@@ -34,23 +42,65 @@ async fn mutating(emulator: &Emulator) -> Vec<Value> {
 async fn apply_converges_and_a_second_apply_changes_nothing() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
-    let first = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve"], &[]);
+    let first = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", EXAMPLE, "--auto-approve"],
+        &[],
+    );
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
-    assert!(first.stdout.contains("Applied 6 of 6 actions.\n"), "{}", first.stdout);
-    assert!(first.stderr.contains("A new plan would be empty"), "{}", first.stderr);
-    let plan = run(&emulator, dir.path(), &["plan", "-f", EXAMPLE, "--detailed-exitcode"], &[]);
+    assert!(
+        first.stdout.contains("Applied 6 of 6 actions.\n"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.contains("A new plan would be empty"),
+        "{}",
+        first.stderr
+    );
+    let plan = run(
+        &emulator,
+        dir.path(),
+        &["plan", "-f", EXAMPLE, "--detailed-exitcode"],
+        &[],
+    );
     assert_eq!(plan.code, 0, "{}", plan.stdout);
     emulator.clear_requests().await;
-    let second = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve"], &[]);
+    let second = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", EXAMPLE, "--auto-approve"],
+        &[],
+    );
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(second.stdout.ends_with("No changes. Live webhooks match the config.\n"), "{}", second.stdout);
+    assert!(
+        second
+            .stdout
+            .ends_with("No changes. Live webhooks match the config.\n"),
+        "{}",
+        second.stdout
+    );
     assert!(mutating(&emulator).await.is_empty());
     // What was applied: the rotation wrote the revision, the adoption the marker.
     let cdn = &emulator.webhooks_named("cdn-purge").await[0];
-    assert!(cdn["description"].as_str().unwrap().ends_with("[managed-by:vntana-webhooks owner:platform-repo secret-rev:1]"));
+    assert!(
+        cdn["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("[managed-by:vntana-webhooks owner:platform-repo secret-rev:1]")
+    );
     let slack = &emulator.webhooks_named("slack-alerts").await[0];
-    assert_eq!(slack["description"], "Tell the on-call channel about failed conversions [managed-by:vntana-webhooks owner:platform-repo]");
-    assert!(emulator.webhooks_named("legacy-ftp-export").await.is_empty());
+    assert_eq!(
+        slack["description"],
+        "Tell the on-call channel about failed conversions [managed-by:vntana-webhooks owner:platform-repo]"
+    );
+    assert!(
+        emulator
+            .webhooks_named("legacy-ftp-export")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -58,7 +108,12 @@ async fn a_dry_run_prints_each_request_and_sends_none() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     let env = [("SLACK_RELAY_URL", "https://hooks.example/T0/B0/secret-path")];
-    let dry = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--dry-run"], &env);
+    let dry = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", EXAMPLE, "--dry-run"],
+        &env,
+    );
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(!dry.stdout.contains("secret-path") && !dry.stderr.contains("secret-path"));
     assert!(mutating(&emulator).await.is_empty());
@@ -72,14 +127,24 @@ async fn without_a_terminal_apply_needs_auto_approve_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let refused = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE], &[]);
     assert_eq!(refused.code, 1);
-    assert!(refused.stderr.contains("error: stdin is not a terminal, so apply cannot ask for approval: pass --auto-approve"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "error: stdin is not a terminal, so apply cannot ask for approval: pass --auto-approve"
+        ),
+        "{}",
+        refused.stderr
+    );
     assert!(mutating(&emulator).await.is_empty());
 }
 
 fn many_webhooks(count: usize, url_of: impl Fn(usize) -> String) -> String {
-    let mut config = String::from("version: 1\nowner: team\norganizations:\n  acme-3d:\n    webhooks:\n");
+    let mut config =
+        String::from("version: 1\nowner: team\norganizations:\n  acme-3d:\n    webhooks:\n");
     for i in 0..count {
-        config.push_str(&format!("      hook-{i:02}:\n        url: {}\n        events: [product.added]\n", url_of(i)));
+        config.push_str(&format!(
+            "      hook-{i:02}:\n        url: {}\n        events: [product.added]\n",
+            url_of(i)
+        ));
     }
     config
 }
@@ -88,20 +153,53 @@ fn many_webhooks(count: usize, url_of: impl Fn(usize) -> String) -> String {
 async fn a_safety_refusal_exits_3_without_a_change_and_force_proceeds() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("c.yaml"), many_webhooks(10, |i| format!("https://r.example/{i}"))).unwrap();
-    assert_eq!(run(&emulator, dir.path(), &["apply", "-f", "c.yaml", "--auto-approve"], &[]).code, 0);
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        many_webhooks(10, |i| format!("https://r.example/{i}")),
+    )
+    .unwrap();
+    assert_eq!(
+        run(
+            &emulator,
+            dir.path(),
+            &["apply", "-f", "c.yaml", "--auto-approve"],
+            &[]
+        )
+        .code,
+        0
+    );
     // acme-3d now has 14 live webhooks; changing 5 of them is more than 30%.
     std::fs::write(
         dir.path().join("c.yaml"),
-        many_webhooks(10, |i| if i < 5 { format!("https://moved.example/{i}") } else { format!("https://r.example/{i}") }),
+        many_webhooks(10, |i| {
+            if i < 5 {
+                format!("https://moved.example/{i}")
+            } else {
+                format!("https://r.example/{i}")
+            }
+        }),
     )
     .unwrap();
     emulator.clear_requests().await;
-    let refused = run(&emulator, dir.path(), &["apply", "-f", "c.yaml", "--auto-approve"], &[]);
+    let refused = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--auto-approve"],
+        &[],
+    );
     assert_eq!(refused.code, 3, "{}\n{}", refused.stdout, refused.stderr);
-    assert!(refused.stderr.contains("nothing was applied"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("nothing was applied"),
+        "{}",
+        refused.stderr
+    );
     assert!(mutating(&emulator).await.is_empty());
-    let forced = run(&emulator, dir.path(), &["apply", "-f", "c.yaml", "--auto-approve", "--force"], &[]);
+    let forced = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--auto-approve", "--force"],
+        &[],
+    );
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert_eq!(mutating(&emulator).await.len(), 5);
 }
@@ -116,13 +214,29 @@ async fn a_conflict_in_one_organization_stops_every_change() {
     let body = json!({"name": "erp-bridge", "url": "https://other.example", "description": "[managed-by:vntana-webhooks owner:other-team]",
         "disable": false, "userEmail": "a@b.co", "organizationUuid": globex, "clients": [],
         "events": [{"uuid": "1a426e7d-5e41-480c-b00f-9f46ca12e5ca"}]});
-    assert_eq!(raw::call(&emulator.url, "POST", "/v1/webhooks").token(&token).json(&body).send().await.status, 200);
+    assert_eq!(
+        raw::call(&emulator.url, "POST", "/v1/webhooks")
+            .token(&token)
+            .json(&body)
+            .send()
+            .await
+            .status,
+        200
+    );
     emulator.clear_requests().await;
-    let run = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve"], &[]);
+    let run = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", EXAMPLE, "--auto-approve"],
+        &[],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("conflict:"), "{}", run.stdout);
     assert!(run.stderr.contains("--target acme-3d"), "{}", run.stderr);
-    assert!(mutating(&emulator).await.is_empty(), "acme-3d is not changed either");
+    assert!(
+        mutating(&emulator).await.is_empty(),
+        "acme-3d is not changed either"
+    );
 }
 
 #[tokio::test]
@@ -132,41 +246,123 @@ async fn new_secrets_go_to_the_secrets_file_with_the_previous_one_after_a_rotati
     let before = emulator.webhooks_named("cdn-purge").await[0]["secret"].clone();
     let out = dir.path().join("secrets.json");
     std::fs::write(&out, r#"{"other/kept": {"uuid": "u", "secret": "s"}}"#).unwrap();
-    let applied = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve", "--secrets-out", "secrets.json"], &[]);
+    let applied = run(
+        &emulator,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            EXAMPLE,
+            "--auto-approve",
+            "--secrets-out",
+            "secrets.json",
+        ],
+        &[],
+    );
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     let secrets: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let keys: Vec<&String> = secrets.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["acme-3d/cdn-purge", "acme-3d/dam-ingest", "globex/analytics-feed", "other/kept"]);
-    for (key, name) in [("acme-3d/dam-ingest", "dam-ingest"), ("globex/analytics-feed", "analytics-feed"), ("acme-3d/cdn-purge", "cdn-purge")] {
+    assert_eq!(
+        keys,
+        [
+            "acme-3d/cdn-purge",
+            "acme-3d/dam-ingest",
+            "globex/analytics-feed",
+            "other/kept"
+        ]
+    );
+    for (key, name) in [
+        ("acme-3d/dam-ingest", "dam-ingest"),
+        ("globex/analytics-feed", "analytics-feed"),
+        ("acme-3d/cdn-purge", "cdn-purge"),
+    ] {
         let live = &emulator.webhooks_named(name).await[0];
         assert_eq!(secrets[key]["secret"], live["secret"], "{key}");
         assert_eq!(secrets[key]["uuid"], live["uuid"], "{key}");
     }
     assert_eq!(secrets["acme-3d/cdn-purge"]["previousSecret"], before);
-    assert!(secrets["acme-3d/dam-ingest"].get("previousSecret").is_none());
+    assert!(
+        secrets["acme-3d/dam-ingest"]
+            .get("previousSecret")
+            .is_none()
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
-    for secret in secrets.as_object().unwrap().values().filter_map(|v| v["secret"].as_str()).filter(|s| s.len() == 64) {
+    for secret in secrets
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|v| v["secret"].as_str())
+        .filter(|s| s.len() == 64)
+    {
         assert!(!applied.stdout.contains(secret) && !applied.stderr.contains(secret));
     }
-    let printed = run(&emulator, dir.path(), &["secret", "acme-3d/dam-ingest"], &[]);
+    let printed = run(
+        &emulator,
+        dir.path(),
+        &["secret", "acme-3d/dam-ingest"],
+        &[],
+    );
     crate::support::cli::allow_secrets(&printed);
-    assert_eq!(printed.stdout, format!("{}\n", secrets["acme-3d/dam-ingest"]["secret"].as_str().unwrap()));
+    assert_eq!(
+        printed.stdout,
+        format!(
+            "{}\n",
+            secrets["acme-3d/dam-ingest"]["secret"].as_str().unwrap()
+        )
+    );
 }
 
 #[tokio::test]
 async fn an_imperative_rotation_sends_only_the_patch() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve"], &[]).code, 0);
+    assert_eq!(
+        run(
+            &emulator,
+            dir.path(),
+            &["apply", "-f", EXAMPLE, "--auto-approve"],
+            &[]
+        )
+        .code,
+        0
+    );
     emulator.clear_requests().await;
-    let rotated = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve", "--rotate", "globex/erp-bridge"], &[]);
+    let rotated = run(
+        &emulator,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            EXAMPLE,
+            "--auto-approve",
+            "--rotate",
+            "globex/erp-bridge",
+        ],
+        &[],
+    );
     assert_eq!(rotated.code, 0, "{}", rotated.stderr);
-    let uuid = emulator.webhooks_named("erp-bridge").await[0]["uuid"].as_str().unwrap().to_owned();
-    let methods: Vec<String> = mutating(&emulator).await.iter().map(|r| format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap())).collect();
+    let uuid = emulator.webhooks_named("erp-bridge").await[0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let methods: Vec<String> = mutating(&emulator)
+        .await
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .collect();
     assert_eq!(methods, [format!("PATCH /v1/webhooks/{uuid}/secret")]);
 }
 
@@ -174,8 +370,14 @@ async fn an_imperative_rotation_sends_only_the_patch() {
 async fn a_failed_action_is_reported_with_its_codes_and_the_others_still_apply() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
-    let pim = emulator.webhooks_named("pim-sync").await[0]["uuid"].as_str().unwrap().to_owned();
-    let legacy = emulator.webhooks_named("legacy-ftp-export").await[0]["uuid"].as_str().unwrap().to_owned();
+    let pim = emulator.webhooks_named("pim-sync").await[0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let legacy = emulator.webhooks_named("legacy-ftp-export").await[0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     emulator
         .faults(json!({"rules": [
             {"method": "PUT", "path": format!("/v1/webhooks/{pim}"), "kind": "status", "status": 422},
@@ -183,14 +385,39 @@ async fn a_failed_action_is_reported_with_its_codes_and_the_others_still_apply()
             {"method": "DELETE", "path": format!("/v1/webhooks/{legacy}"), "kind": "status", "status": 404, "count": 1}
         ]}))
         .await;
-    let applied = run(&emulator, dir.path(), &["apply", "-f", EXAMPLE, "--auto-approve", "--format", "json"], &[]);
+    let applied = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", EXAMPLE, "--auto-approve", "--format", "json"],
+        &[],
+    );
     assert_eq!(applied.code, 1, "{}", applied.stderr);
-    let report: Value = serde_json::from_str(&applied.stdout).expect("only the JSON report on stdout");
-    assert_eq!(report["summary"], json!({"applied": 5, "failed": 1, "skipped": 0, "dryRun": 0}));
-    let failed = report["actions"].as_array().unwrap().iter().find(|a| a["status"] == "failed").unwrap();
-    assert_eq!((&failed["webhook"], &failed["codes"]), (&json!("pim-sync"), &json!(["UNPROCESSABLE_ENTITY"])));
-    let gone = report["actions"].as_array().unwrap().iter().find(|a| a["webhook"] == "legacy-ftp-export").unwrap();
-    assert_eq!((&gone["status"], &gone["message"]), (&json!("applied"), &json!("already gone")));
+    let report: Value =
+        serde_json::from_str(&applied.stdout).expect("only the JSON report on stdout");
+    assert_eq!(
+        report["summary"],
+        json!({"applied": 5, "failed": 1, "skipped": 0, "dryRun": 0})
+    );
+    let failed = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["status"] == "failed")
+        .unwrap();
+    assert_eq!(
+        (&failed["webhook"], &failed["codes"]),
+        (&json!("pim-sync"), &json!(["UNPROCESSABLE_ENTITY"]))
+    );
+    let gone = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["webhook"] == "legacy-ftp-export")
+        .unwrap();
+    assert_eq!(
+        (&gone["status"], &gone["message"]),
+        (&json!("applied"), &json!("already gone"))
+    );
     assert_eq!(report["converged"], json!(false));
 }
 
@@ -198,8 +425,92 @@ async fn a_failed_action_is_reported_with_its_codes_and_the_others_still_apply()
 async fn the_most_verbose_apply_prints_no_secret_or_token() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
-    let verbose = run(&emulator, dir.path(), &["-vvv", "apply", "-f", EXAMPLE, "--auto-approve", "--rotate", "acme-3d/pim-sync"], &[]);
+    let verbose = run(
+        &emulator,
+        dir.path(),
+        &[
+            "-vvv",
+            "apply",
+            "-f",
+            EXAMPLE,
+            "--auto-approve",
+            "--rotate",
+            "acme-3d/pim-sync",
+        ],
+        &[],
+    );
     assert_eq!(verbose.code, 0, "{}", verbose.stderr);
-    assert!(verbose.stderr.contains("PATCH /v1/webhooks/"), "requests are traced: {}", verbose.stderr);
+    assert!(
+        verbose.stderr.contains("PATCH /v1/webhooks/"),
+        "requests are traced: {}",
+        verbose.stderr
+    );
     // The emulator scans every printed byte for its secrets and tokens when it stops.
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_reports_every_action() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = String::from("version: 1\norganizations:\n  globex:\n    webhooks:\n");
+    for i in 0..30 {
+        config.push_str(&format!("      slow-{i:02}:\n        url: https://r.example/{i}\n        events: [product.added]\n"));
+    }
+    std::fs::write(dir.path().join("c.yaml"), config).unwrap();
+    emulator.faults(json!({"rules": [{"method": "POST", "path": "/v1/webhooks", "kind": "latency", "latencyMs": 100}]})).await;
+    let child = command(dir.path())
+        .args([
+            "apply",
+            "-f",
+            "c.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+            "--format",
+            "json",
+        ])
+        .env("VNTANA_API_URL", &emulator.url)
+        .env("VNTANA_API_KEY", DEMO_KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until creates are under way, then interrupt.
+    for _ in 0..200 {
+        if emulator.count("POST", "/v1/webhooks").await >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("interrupted: no new action starts"),
+        "{}",
+        run.stderr
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["interrupted"], json!(true));
+    let applied = report["summary"]["applied"].as_u64().unwrap();
+    let skipped = report["summary"]["skipped"].as_u64().unwrap();
+    assert!(
+        skipped > 0 && applied + skipped == 30,
+        "{}",
+        report["summary"]
+    );
+    let created = emulator.state().await["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["name"].as_str().unwrap().starts_with("slow-"))
+        .count();
+    assert_eq!(
+        created as u64, applied,
+        "every change the platform made is in the report"
+    );
 }

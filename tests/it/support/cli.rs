@@ -40,7 +40,10 @@ impl From<Output> for Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!("{}\n{}", run.stdout, run.stderr));
+        PRINTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(format!("{}\n{}", run.stdout, run.stderr));
         run
     }
 }
@@ -52,7 +55,9 @@ static PRINTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new()
 /// Takes back the output of a command that prints a secret on purpose (`secret ORG/NAME`).
 pub fn allow_secrets(run: &Run) {
     let printed = format!("{}\n{}", run.stdout, run.stderr);
-    let mut all = PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut all = PRINTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(at) = all.iter().rposition(|p| *p == printed) {
         all.remove(at);
     }
@@ -60,9 +65,14 @@ pub fn allow_secrets(run: &Run) {
 
 /// The first printed output containing any of `needles`, if one does.
 pub fn printed_containing(needles: &[String]) -> Option<(String, String)> {
-    let all = PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let all = PRINTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     all.iter().find_map(|printed| {
-        needles.iter().find(|n| printed.contains(n.as_str())).map(|n| (n.clone(), printed.clone()))
+        needles
+            .iter()
+            .find(|n| printed.contains(n.as_str()))
+            .map(|n| (n.clone(), printed.clone()))
     })
 }
 

@@ -217,13 +217,19 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let secrets = if std::thread::panicking() { Vec::new() } else { secrets_of(&self.url) };
+        let secrets = if std::thread::panicking() {
+            Vec::new()
+        } else {
+            secrets_of(&self.url)
+        };
         let _ = self.child.kill();
         let _ = self.child.wait();
         // product.md, "where secrets may appear": never in what a command prints.
         if let Some((secret, printed)) = super::cli::printed_containing(&secrets) {
             let shown = &secret[..secret.len().min(8)];
-            panic!("a secret or token of this emulator ({shown}...) was printed by a command:\n{printed}");
+            panic!(
+                "a secret or token of this emulator ({shown}...) was printed by a command:\n{printed}"
+            );
         }
     }
 }
@@ -232,25 +238,43 @@ impl Drop for Emulator {
 /// blocking request (this runs in `Drop`, outside any runtime).
 fn secrets_of(url: &str) -> Vec<String> {
     use std::io::{Read, Write};
-    let Some(authority) = url.strip_prefix("http://") else { return Vec::new() };
-    let Ok(mut stream) = std::net::TcpStream::connect(authority) else { return Vec::new() };
+    let Some(authority) = url.strip_prefix("http://") else {
+        return Vec::new();
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(authority) else {
+        return Vec::new();
+    };
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-    let request = format!("GET /_emulator/state HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET /_emulator/state HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     let mut answer = Vec::new();
     if stream.write_all(request.as_bytes()).is_err() || stream.read_to_end(&mut answer).is_err() {
         return Vec::new();
     }
     let answer = String::from_utf8_lossy(&answer);
-    let Some((_, body)) = answer.split_once("\r\n\r\n") else { return Vec::new() };
-    let Ok(state) = serde_json::from_str::<Value>(body) else { return Vec::new() };
+    let Some((_, body)) = answer.split_once("\r\n\r\n") else {
+        return Vec::new();
+    };
+    let Ok(state) = serde_json::from_str::<Value>(body) else {
+        return Vec::new();
+    };
     let strings = |list: &str, field: &str| -> Vec<String> {
-        state[list].as_array().into_iter().flatten().filter_map(|item| item[field].as_str().map(str::to_owned)).collect()
+        state[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item[field].as_str().map(str::to_owned))
+            .collect()
     };
     let mut secrets = strings("webhooks", "secret");
     secrets.extend(strings("tokens", "token"));
     secrets.extend(strings("users", "password"));
     // The demo API key is printed by the emulator on purpose; other keys are not.
-    secrets.extend(strings("users", "apiKey").into_iter().filter(|k| k != DEMO_KEY));
+    secrets.extend(
+        strings("users", "apiKey")
+            .into_iter()
+            .filter(|k| k != DEMO_KEY),
+    );
     secrets.retain(|s| s.len() >= 12);
     secrets
 }
