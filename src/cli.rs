@@ -79,6 +79,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Print one webhook's signing secret (ORG/NAME).
     Secret(SecretArgs),
+    /// Write a config (or a live snapshot) of the live state: adopt an existing setup.
+    Export(ExportArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
     /// Check the config files; online, also the organizations, folders and events they name.
     Validate(ValidateArgs),
     /// Print the JSON Schema of the config format.
@@ -178,6 +182,35 @@ pub struct ApplyArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+}
+
+/// `export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// A config file of the live state.
+    #[default]
+    Yaml,
+    /// A live snapshot, for `plan --live`.
+    LiveJson,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// An organization to export (repeatable); default: every one whose role may manage
+    /// webhooks.
+    #[arg(long = "org", value_name = "SLUG")]
+    pub orgs: Vec<String>,
+
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Yaml, value_name = "FORMAT")]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod duration;
 pub mod emulator;
 pub mod error_chain;
+pub mod export;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -2,9 +2,11 @@
 //! messages. Library errors become `error: ...` lines here and nowhere else.
 
 mod apply;
+mod completions;
 mod connect;
 mod emulator;
 mod events;
+mod export;
 mod plan;
 mod schema;
 mod secret;
@@ -149,6 +151,8 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         match cli.command {
             Command::Plan(args) => plan::run(args, &cli.global, printer).await,
             Command::Apply(args) => apply::run(args, &cli.global, printer).await,
+            Command::Export(args) => export::run(&args, &cli.global, printer).await,
+            Command::Completions(args) => Ok(completions::run(&args, printer)),
             Command::Secret(args) => secret::run(&args, &cli.global, printer).await,
             Command::Validate(args) => validate::run(args, &cli.global, printer).await,
             Command::Schema => Ok(schema::run(printer)),

@@ -10,6 +10,7 @@ mod emulator_control;
 mod emulator_errors;
 mod emulator_http;
 mod events;
+mod export;
 mod plan;
 mod plan_online;
 mod plan_property;

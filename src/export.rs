@@ -1,0 +1,222 @@
+//! `export --format yaml`: a config file of the live state, so an existing setup is adopted
+//! in minutes (export, plan: only adoptions, apply, and then no changes). Pure: a snapshot in,
+//! YAML text out. Markers are stripped (their `secret-rev` becomes `secretRotation`, their
+//! owner the config's `owner`); events and folders are sorted; only values that differ from
+//! the defaults are written.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::live::{LiveOrganization, LiveSnapshot, LiveWebhook};
+use crate::plan::marker::{self, Marker};
+
+/// A live state that cannot be exported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    #[error(
+        "organization `{slug}` has {} unmarked webhooks named `{name}` ({}); a config names each webhook once: delete or rename the extra ones, then export again",
+        .uuids.len(),
+        .uuids.join(", ")
+    )]
+    SeveralUnmarked {
+        slug: String,
+        name: String,
+        uuids: Vec<String>,
+    },
+    #[error("organization `{slug}` could not be read: {error}")]
+    Unreadable { slug: String, error: String },
+}
+
+/// The exported config, and notes on what was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub yaml: String,
+    pub notes: Vec<String>,
+}
+
+/// The owner the config takes: the one most marked webhooks carry (ties: the first by name).
+fn owner_of(snapshot: &LiveSnapshot) -> Option<String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for webhook in snapshot.organizations.iter().flat_map(|o| &o.webhooks) {
+        if let (
+            _,
+            Some(Marker {
+                owner: Some(owner), ..
+            }),
+        ) = marker::parse(&webhook.description)
+        {
+            *counts.entry(owner).or_default() += 1;
+        }
+    }
+    let most = counts.values().copied().max()?;
+    counts
+        .into_iter()
+        .find(|(_, n)| *n == most)
+        .map(|(owner, _)| owner)
+}
+
+/// The config for `snapshot`.
+pub fn to_config(snapshot: &LiveSnapshot) -> Result<Exported, ExportError> {
+    let owner = owner_of(snapshot);
+    let mut notes = Vec::new();
+    let mut out = String::from(
+        "# The live webhooks, exported by `vntana-webhooks export`. Review it, then\n\
+         # `vntana-webhooks plan -f FILE` shows only adoptions; after `apply`, no changes.\n\
+         # The format: `vntana-webhooks schema`.\n\
+         version: 1\n",
+    );
+    if let Some(owner) = &owner {
+        let _ = writeln!(out, "owner: {}", scalar(owner));
+    }
+    out.push_str("organizations:\n");
+    for org in &snapshot.organizations {
+        if let Some(error) = &org.error {
+            return Err(ExportError::Unreadable {
+                slug: org.slug.clone(),
+                error: error.clone(),
+            });
+        }
+        let webhooks = exportable(org, owner.as_deref(), &mut notes)?;
+        let _ = writeln!(out, "  {}:", scalar(&org.slug));
+        if webhooks.is_empty() {
+            out.push_str("    webhooks: {}\n");
+            continue;
+        }
+        out.push_str("    webhooks:\n");
+        for webhook in webhooks {
+            write_webhook(&mut out, webhook);
+        }
+    }
+    Ok(Exported { yaml: out, notes })
+}
+
+/// One webhook per name: the marked one (oldest first) if any, else the only unmarked one.
+/// Webhooks marked for another owner are left out, with a note.
+fn exportable<'a>(
+    org: &'a LiveOrganization,
+    owner: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<&'a LiveWebhook>, ExportError> {
+    let mut by_name: BTreeMap<&str, Vec<&LiveWebhook>> = BTreeMap::new();
+    for webhook in &org.webhooks {
+        match marker::parse(&webhook.description).1 {
+            Some(Marker {
+                owner: Some(other), ..
+            }) if Some(other.as_str()) != owner => notes.push(format!(
+                "{}/{} [{}] is managed by owner `{other}`; left out",
+                org.slug, webhook.name, webhook.uuid
+            )),
+            _ => by_name.entry(&webhook.name).or_default().push(webhook),
+        }
+    }
+    let mut chosen = Vec::new();
+    for (name, mut namesakes) in by_name {
+        namesakes.sort_by(|a, b| (&a.created, &a.uuid).cmp(&(&b.created, &b.uuid)));
+        let marked: Vec<&&LiveWebhook> = namesakes
+            .iter()
+            .filter(|w| marker::parse(&w.description).1.is_some())
+            .collect();
+        match (marked.first(), namesakes.as_slice()) {
+            (Some(first), _) => chosen.push(**first),
+            (None, [one]) => chosen.push(*one),
+            (None, several) => {
+                return Err(ExportError::SeveralUnmarked {
+                    slug: org.slug.clone(),
+                    name: name.to_owned(),
+                    uuids: several.iter().map(|w| w.uuid.clone()).collect(),
+                });
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+fn write_webhook(out: &mut String, webhook: &LiveWebhook) {
+    let (text, mark) = marker::parse(&webhook.description);
+    let _ = writeln!(out, "      {}:", scalar(&webhook.name));
+    let _ = writeln!(out, "        url: {}", scalar(&webhook.url));
+    if !text.is_empty() {
+        let _ = writeln!(out, "        description: {}", scalar(text));
+    }
+    let _ = writeln!(out, "        events: {}", list(&webhook.events));
+    if !webhook.clients.is_empty() {
+        let _ = writeln!(out, "        folders: {}", list(&webhook.clients));
+    }
+    if webhook.disable {
+        out.push_str("        enabled: false\n");
+    }
+    let _ = writeln!(out, "        userEmail: {}", scalar(&webhook.user_email));
+    if let Some(rev) = mark.map(|m| m.secret_rev).filter(|rev| *rev > 0) {
+        let _ = writeln!(out, "        secretRotation: {rev}");
+    }
+}
+
+fn list(items: &[String]) -> String {
+    let mut items: Vec<String> = items
+        .iter()
+        .map(|i| {
+            if i.contains(':') {
+                quoted(i)
+            } else {
+                scalar(i)
+            }
+        })
+        .collect();
+    items.sort();
+    format!("[{}]", items.join(", "))
+}
+
+fn quoted(text: &str) -> String {
+    // A JSON string is a valid YAML double-quoted scalar.
+    serde_json::to_string(text).expect("strings serialise")
+}
+
+/// `text` as a YAML scalar that reads back as the same string: plain when that is safe,
+/// double-quoted otherwise. Interpolation is escaped too (`$${`).
+fn scalar(text: &str) -> String {
+    let text_escaped = text.replace("${", "$${");
+    let plain = !text_escaped.is_empty()
+        && text_escaped.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text_escaped
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/@:+-".contains(c))
+        && !text_escaped.ends_with(':')
+        && !matches!(
+            text_escaped.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+        )
+        && text_escaped.parse::<f64>().is_err();
+    if plain {
+        text_escaped
+    } else {
+        quoted(&text_escaped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_read_back_as_the_same_string() {
+        for text in [
+            "pim-sync",
+            "https://a.example/x?y=1&z",
+            "true",
+            "12",
+            "1.5",
+            "",
+            "a: b",
+            "#x",
+            "say \"hi\"",
+            "x${Y}z",
+            "product.added",
+            "ja\u{e9}",
+        ] {
+            let yaml = format!("v: {}\n", scalar(text));
+            let value: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+            let expected = text.replace("${", "$${");
+            assert_eq!(value["v"], serde_json::json!(expected), "{yaml}");
+        }
+    }
+}
