@@ -105,3 +105,150 @@ fn the_curl_walkthrough_runs_against_the_emulator() {
         "{stdout}"
     );
 }
+
+/// The `sh` blocks of the README, as (the comment line before the block, its lines).
+fn sh_blocks() -> Vec<(String, Vec<String>)> {
+    let mut blocks = Vec::new();
+    let mut previous = String::new();
+    let mut lines = README.lines();
+    while let Some(line) = lines.next() {
+        if line == "```sh" {
+            let body: Vec<String> = lines
+                .by_ref()
+                .take_while(|l| *l != "```")
+                .map(str::to_owned)
+                .collect();
+            blocks.push((previous.clone(), body));
+        }
+        previous = line.to_owned();
+    }
+    blocks
+}
+
+/// A README command line without its trailing comment.
+fn command_of(line: &str) -> Option<String> {
+    let line = line.split(" #").next().unwrap().trim();
+    line.starts_with("vntana-webhooks ")
+        .then(|| line.to_owned())
+}
+
+#[test]
+fn the_five_minute_tour_runs_in_a_fresh_folder() {
+    let (_, tour) = sh_blocks()
+        .into_iter()
+        .find(|(before, _)| before.starts_with("<!-- tour:"))
+        .expect("the tour block");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("examples")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks.yaml"),
+        dir.path().join("examples/webhooks.yaml"),
+    )
+    .unwrap();
+    let bin_dir = crate::support::cli::bin().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let commands: Vec<String> = tour.iter().filter_map(|l| command_of(l)).collect();
+    assert!(commands.len() >= 8, "{commands:?}");
+    for line in commands {
+        let output = std::process::Command::new("bash")
+            .args(["-c", &line])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "`{line}` failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let secrets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("secrets.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        secrets.as_object().unwrap().len(),
+        3,
+        "two creates and a rotation"
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("globex.yaml"))
+            .unwrap()
+            .contains("erp-bridge:")
+    );
+}
+
+#[test]
+fn every_other_readme_command_parses() {
+    let mut checked = 0;
+    for (before, block) in sh_blocks() {
+        if before.starts_with("<!-- tour:") {
+            continue;
+        }
+        for line in block.iter().filter_map(|l| command_of(l)) {
+            // Without redirections; `--help` makes clap check the arguments before it.
+            let words: Vec<&str> = line
+                .split(" >")
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .skip(1)
+                .collect();
+            let run = crate::support::cli::run(&[words.as_slice(), &["--help"]].concat());
+            assert_eq!(run.code, 0, "`{line}`: {}", run.stderr);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} commands");
+}
+
+#[test]
+fn the_config_reference_lists_every_field_of_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/vntana-webhooks.schema.json")).unwrap();
+    let mut fields: Vec<String> = [
+        "/properties",
+        "/$defs/Defaults/properties",
+        "/$defs/Organization/properties",
+        "/$defs/Webhook/properties",
+    ]
+    .iter()
+    .flat_map(|p| {
+        schema
+            .pointer(p)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+    })
+    .filter(|f| !matches!(f.as_str(), "defaults" | "organizations" | "webhooks"))
+    .collect();
+    fields.sort();
+    let table = README
+        .split("| field | type | default | meaning |")
+        .nth(1)
+        .unwrap();
+    let mut documented: Vec<String> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.split('`')
+                .nth(1)
+                .unwrap()
+                .rsplit('.')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    documented.sort();
+    assert_eq!(documented, fields);
+}
