@@ -120,7 +120,7 @@ fn sh_blocks() -> Vec<(String, Vec<String>)> {
                 .collect();
             blocks.push((previous.clone(), body));
         }
-        previous = line.to_owned();
+        line.clone_into(&mut previous);
     }
     blocks
 }
