@@ -75,6 +75,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Show how the live platform differs from the config.
     Plan(PlanArgs),
+    /// Keep planning (and with --apply, applying) as the config and the platform change.
+    Watch(WatchArgs),
     /// Make the live platform match the config, or apply a plan saved with `plan --out`.
     Apply(ApplyArgs),
     /// Print one webhook's signing secret (ORG/NAME).
@@ -91,6 +93,10 @@ pub enum Command {
     Events(EventsArgs),
     /// Run a local, faithful emulator of the VNTANA Admin API.
     Emulator(EmulatorArgs),
+    /// Check a delivery's signature: exit 0 when it is valid, 1 when not.
+    Verify(VerifyArgs),
+    /// Receive deliveries and check their signatures with a --secrets-out file.
+    Listen(ListenArgs),
 }
 
 /// Which config files to read.
@@ -214,6 +220,40 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Apply each non-empty plan without asking (a safety refusal waits for the next change).
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Plan this often to catch drift on the platform.
+    #[arg(long, default_value = "5m", value_parser = duration::parse, value_name = "DURATION")]
+    pub interval: Duration,
+
+    /// Quiet time after a config change before planning (bursts of saves are one change).
+    #[arg(long, default_value = "300ms", value_parser = duration::parse, value_name = "DURATION")]
+    pub debounce: Duration,
+
+    /// Limit the run to an organization (`ORG`) or one webhook (`ORG/NAME`); repeatable.
+    #[arg(long = "target", value_name = "ORG[/NAME]")]
+    pub targets: Vec<String>,
+
+    /// Delete managed webhooks absent from the config, as `prune: true` does.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Write new secrets (creates, rotations) to FILE: JSON, merged, mode 0600.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_out: Option<PathBuf>,
+
+    /// Requests in flight at most, reads included.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
 pub struct SecretArgs {
     /// The webhook, as ORG/NAME (split at the first `/`).
     #[arg(value_name = "ORG/NAME")]
@@ -292,6 +332,43 @@ pub struct EmulatorArgs {
         value_name = "N"
     )]
     pub id_seed: u64,
+
+    /// Deliver fired events to urls that are not loopback too (by default such attempts are
+    /// recorded as refused).
+    #[arg(long)]
+    pub allow_remote_delivery: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The environment variable holding the webhook's secret (never a flag, so it stays out
+    /// of process listings and shell history).
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: String,
+
+    /// The delivery's X-TIMESTAMP header, exactly as received.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub timestamp: String,
+
+    /// The delivery's X-VNTANA-SIGNATURE header (lowercase hex).
+    #[arg(long, value_name = "SIGNATURE")]
+    pub signature: String,
+
+    /// The raw body, exactly as received; `-` or none reads it from stdin.
+    #[arg(value_name = "BODY")]
+    pub body: Option<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:9000", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// The --secrets-out file of `apply`: every secret and previous secret in it is tried; it
+    /// is re-read when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: PathBuf,
 }
 
 #[cfg(test)]

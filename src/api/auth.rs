@@ -164,6 +164,13 @@ impl Session {
         })
     }
 
+    /// Starts a new pass of `watch`: the one re-mint per organization is counted per pass.
+    pub fn start_pass(&self) {
+        for token in self.tokens.lock().expect("token cache lock").values_mut() {
+            token.remints = 0;
+        }
+    }
+
     /// The client the session uses.
     pub fn client(&self) -> &Client {
         &self.client

@@ -24,12 +24,7 @@ pub fn masked(url: &str) -> String {
 }
 
 fn is_loopback(host: Option<&Host<&str>>) -> bool {
-    match host {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    host.is_some_and(super::rules::is_loopback_host)
 }
 
 impl Endpoint {

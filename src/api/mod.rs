@@ -1,8 +1,10 @@
-//! The VNTANA Admin API: wire types shared by the client and the emulator, typed ids,
-//! redacted strings, and the client with its authentication, retries and errors.
+//! The VNTANA Admin API: wire types shared by the client and the emulator (and the delivery
+//! bodies shared by the emulator and `listen`), typed ids, redacted strings, and the client
+//! with its authentication, retries and errors.
 
 pub mod auth;
 pub mod client;
+pub mod delivery;
 pub mod endpoint;
 pub mod error;
 pub mod ids;

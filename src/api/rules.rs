@@ -32,9 +32,46 @@ pub fn is_valid_email(email: &str) -> bool {
     }
 }
 
+/// Whether `host` is a loopback host: `localhost`, or a loopback IPv4/IPv6 address. Plain
+/// http to the API, and the emulator's deliveries without `--allow-remote-delivery`, are
+/// allowed only there.
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Whether `url` parses and names a loopback host (see `is_loopback_host`).
+pub fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|parsed| parsed.host().is_some_and(|h| is_loopback_host(&h)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_localhost_and_loopback_addresses_are_loopback() {
+        for loopback in [
+            "http://127.0.0.1:9000/hook",
+            "http://127.8.9.10/",
+            "http://[::1]:80/",
+            "http://LOCALHOST:1/",
+        ] {
+            assert!(is_loopback_url(loopback), "{loopback}");
+        }
+        for remote in [
+            "https://pim.acme.example/hooks",
+            "http://0.0.0.0:9000/",
+            "http://10.0.0.1/",
+            "http://localhost.example/",
+            "not a url",
+        ] {
+            assert!(!is_loopback_url(remote), "{remote}");
+        }
+    }
 
     #[test]
     fn webhook_urls_must_be_absolute_http_with_a_host() {

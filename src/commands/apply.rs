@@ -106,16 +106,18 @@ pub async fn run(
             return Ok(ExitStatus::Failure);
         }
     }
-    let report = execute(
-        &plan,
-        &read,
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = interrupt_on_signal(&interrupted, printer);
+    let how = Execution {
         session,
-        secrets_out.as_ref(),
-        args.dry_run,
-        usize::from(args.parallelism),
+        secrets_out: secrets_out.as_ref(),
+        dry_run: args.dry_run,
+        parallelism: usize::from(args.parallelism),
+        interrupted: &interrupted,
         printer,
-    )
-    .await;
+    };
+    let report = execute(&plan, &read, &how).await;
+    watcher.abort();
     // After applying, a fresh read tells whether the platform now matches the config.
     let converged = match (&desired, args.dry_run) {
         (Some(desired), false) => Some(replan(session, desired, options.as_ref()).await),
@@ -233,29 +235,23 @@ async fn check_saved_plan_is_current(
     Ok(read)
 }
 
-async fn execute(
-    plan: &Plan,
-    read: &LiveRead,
-    session: &crate::api::Session,
-    secrets_out: Option<&SecretsOut>,
-    dry_run: bool,
-    parallelism: usize,
-    printer: &Printer,
-) -> ApplyReport {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let interrupted = interrupted.clone();
-        let printer = printer.clone();
-        tokio::spawn(async move {
-            crate::commands::emulator::shutdown_signal().await;
-            interrupted.store(true, Ordering::SeqCst);
-            printer.progress(None);
-            printer.warn("interrupted: no new action starts; finishing the requests in flight");
-        })
-    };
+/// How to execute a plan.
+pub(crate) struct Execution<'a> {
+    pub session: &'a crate::api::Session,
+    pub secrets_out: Option<&'a SecretsOut>,
+    pub dry_run: bool,
+    pub parallelism: usize,
+    /// Set on Ctrl-C or SIGTERM: no new action starts.
+    pub interrupted: &'a AtomicBool,
+    pub printer: &'a Printer,
+}
+
+/// Executes `plan` with a progress line on a terminal.
+pub(crate) async fn execute(plan: &Plan, read: &LiveRead, how: &Execution<'_>) -> ApplyReport {
+    let printer = how.printer;
     let total: usize = plan.organizations.iter().map(|o| o.actions.len()).sum();
     let done = AtomicUsize::new(0);
-    let show_progress = total > 5 && !dry_run;
+    let show_progress = total > 5 && !how.dry_run;
     let progress = |outcome: &ActionOutcome| {
         let done = done.fetch_add(1, Ordering::SeqCst) + 1;
         if show_progress {
@@ -268,21 +264,35 @@ async fn execute(
     };
     let catalogue = resolve::snapshot_catalogue(&read.snapshot);
     let executor = Executor {
-        session,
+        session: how.session,
         catalogue: &catalogue,
         secrets: &read.secrets,
-        secrets_out,
-        interrupted: &interrupted,
-        dry_run,
+        secrets_out: how.secrets_out,
+        interrupted: how.interrupted,
+        dry_run: how.dry_run,
         progress: &progress,
-        slots: tokio::sync::Semaphore::new(parallelism),
+        slots: tokio::sync::Semaphore::new(how.parallelism),
     };
     let report = executor.run(plan).await;
-    watcher.abort();
     if show_progress {
         printer.progress(None);
     }
     report
+}
+
+/// Sets `interrupted` on Ctrl-C or SIGTERM, with a warning; abort the task when done.
+pub(crate) fn interrupt_on_signal(
+    interrupted: &Arc<AtomicBool>,
+    printer: &Printer,
+) -> tokio::task::JoinHandle<()> {
+    let interrupted = interrupted.clone();
+    let printer = printer.clone();
+    tokio::spawn(async move {
+        crate::commands::emulator::shutdown_signal().await;
+        interrupted.store(true, Ordering::SeqCst);
+        printer.progress(None);
+        printer.warn("interrupted: no new action starts; finishing the requests in flight");
+    })
 }
 
 async fn replan(
@@ -311,7 +321,7 @@ fn kind_name(kind: ActionKind) -> &'static str {
     }
 }
 
-fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer) -> String {
+pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer) -> String {
     let mut out = String::new();
     if dry_run {
         let _ = writeln!(

@@ -101,6 +101,7 @@ async fn start_embedded(dir: &Path) -> anyhow::Result<(Running, File, ApiKey)> {
         seed,
         state_file: Some(PathBuf::from(dir).join("state.json")),
         deterministic: None,
+        allow_remote_delivery: false,
     };
     let running = emulator::start(options, ([127, 0, 0, 1], 0).into())
         .await

@@ -22,6 +22,7 @@ pub async fn run(
         seed: seed.clone(),
         state_file: args.state.clone(),
         deterministic: args.deterministic.then_some(args.id_seed),
+        allow_remote_delivery: args.allow_remote_delivery,
     };
     let running = emulator::start(options, args.listen)
         .await

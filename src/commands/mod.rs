@@ -7,10 +7,13 @@ mod connect;
 mod emulator;
 mod events;
 mod export;
+mod listen;
 mod plan;
 mod schema;
 mod secret;
 mod validate;
+mod verify;
+mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -100,7 +103,7 @@ where
 
 /// Prints an error: each config problem on its own `error:` line, anything else with its
 /// chain of causes.
-fn report(err: &anyhow::Error, printer: &Printer) {
+pub(crate) fn report(err: &anyhow::Error, printer: &Printer) {
     let config = err
         .downcast_ref::<crate::config::ConfigError>()
         .or_else(
@@ -150,6 +153,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     runtime.block_on(async move {
         match cli.command {
             Command::Plan(args) => plan::run(args, &cli.global, printer).await,
+            Command::Watch(args) => watch::run(args, &cli.global, printer).await,
             Command::Apply(args) => apply::run(args, &cli.global, printer).await,
             Command::Export(args) => export::run(&args, &cli.global, printer).await,
             Command::Completions(args) => Ok(completions::run(&args, printer)),
@@ -158,6 +162,8 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             Command::Schema => Ok(schema::run(printer)),
             Command::Events(args) => events::run(args, &cli.global, printer).await,
             Command::Emulator(args) => emulator::run(args, &cli.global, printer).await,
+            Command::Verify(args) => verify::run(args, printer),
+            Command::Listen(args) => listen::run(&args, printer).await,
         }
     })
 }

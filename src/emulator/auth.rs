@@ -120,6 +120,7 @@ mod tests {
             organizations: Vec::new(),
             webhooks: Vec::new(),
             tokens: Vec::new(),
+            delivery: crate::emulator::delivery::DeliveryState::default(),
         };
         let (ids, user) = (IdSource::seeded(1), UserUuid::new("u"));
         let first = mint(&mut state, &ids, 0, &user, TokenScope::Login);

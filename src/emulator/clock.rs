@@ -1,6 +1,6 @@
 //! The emulator's clock: real time, or (deterministic mode) a test clock that starts at
-//! 2026-01-01T00:00:00Z; both move forward with `POST /_emulator/clock`. Token expiry and,
-//! later, delivery backoff read this clock, so tests never wait.
+//! 2026-01-01T00:00:00Z; both move forward with `POST /_emulator/clock`. Token expiry and
+//! delivery backoff read this clock, so tests never wait.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -46,6 +46,12 @@ impl Clock {
         base.saturating_add(self.offset_micros.load(Ordering::SeqCst))
     }
 
+    /// Whether time passes by itself (the real clock); the test clock moves only when
+    /// advanced.
+    pub fn is_real(&self) -> bool {
+        self.real
+    }
+
     /// Moves the clock forward.
     pub fn advance_millis(&self, millis: u64) {
         let micros = i64::try_from(millis)
@@ -69,6 +75,17 @@ pub fn format_timestamp(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A delivery's `X-TIMESTAMP` (vntana-api.md, "Delivery"): UTC ISO-8601 with milliseconds and
+/// `Z`, e.g. `2026-11-28T10:00:00.123Z`. The delivery log and the outbox use it too.
+pub fn format_delivery_timestamp(micros: i64) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +101,14 @@ mod tests {
         assert_eq!(
             format_timestamp(clock.now_micros()),
             "2026-01-01T00:00:01.500000"
+        );
+    }
+
+    #[test]
+    fn delivery_timestamps_have_milliseconds_and_z() {
+        assert_eq!(
+            format_delivery_timestamp(1_655_736_135_488_732),
+            "2022-06-20T14:42:15.488Z"
         );
     }
 

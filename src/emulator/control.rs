@@ -1,5 +1,6 @@
 //! The control and inspection API under `/_emulator/` (product.md, "The emulator"): reset,
-//! state, faults, the request log and the clock. No token; the emulator binds loopback.
+//! state, faults, the request log and the clock, with the delivery endpoints of
+//! `delivery::routes`. No token; the emulator binds loopback.
 //! Answers are plain JSON; errors are the envelope with a `message` saying what is wrong.
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<App> {
         )
         .route("/_emulator/requests", get(requests).delete(clear_requests))
         .route("/_emulator/clock", get(clock).post(advance_clock))
+        .merge(super::delivery::routes())
 }
 
 fn bad_request(message: &str) -> Response {
@@ -42,7 +44,8 @@ fn parse<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) ->
     serde_json::from_slice(&body).map_err(|err| err.to_string())
 }
 
-/// Back to the seed's state; faults and the request log are cleared too.
+/// Back to the seed's state (so no queued delivery, attempt log or outbox); faults and the
+/// request log are cleared too.
 async fn reset(State(app): State<App>) -> Response {
     app.faults.clear();
     app.log.clear();
@@ -107,6 +110,8 @@ async fn advance_clock(State(app): State<App>, body: Result<Bytes, BytesRejectio
     match parse::<Advance>(body) {
         Ok(advance) => {
             app.store.clock.advance_millis(advance.advance_ms);
+            // Retries may have fallen due.
+            app.delivery.wake();
             now(&app)
         }
         Err(problem) => bad_request(&problem),

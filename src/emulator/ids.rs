@@ -1,5 +1,6 @@
-//! Where the emulator's uuids, secrets and tokens come from: the OS's randomness, or a
-//! seeded generator in deterministic mode, so that a test can know them in advance.
+//! Where the emulator's uuids, secrets, tokens and made-up names come from: the OS's
+//! randomness, or a seeded generator in deterministic mode, so that a test can know them in
+//! advance.
 
 use std::sync::Mutex;
 
@@ -45,6 +46,12 @@ impl IdSource {
     /// A webhook secret: 64 lowercase hex characters (vntana-api.md).
     pub fn secret(&self) -> String {
         hex::encode(self.bytes::<32>())
+    }
+
+    /// A number below `len` (which must not be 0), to pick realistic names for event bodies.
+    pub fn index(&self, len: usize) -> usize {
+        let len = u64::try_from(len).unwrap_or(u64::MAX).max(1);
+        usize::try_from(u64::from_le_bytes(self.bytes()) % len).unwrap_or(0)
     }
 
     /// An opaque authentication token.

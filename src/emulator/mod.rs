@@ -1,7 +1,8 @@
 //! A faithful, persistent stand-in for the VNTANA Admin API (product.md, "The emulator"):
 //! every endpoint, token rule, validation and error code of vntana-api.md over real HTTP, a
-//! seed, an optional state file, a deterministic mode, injected faults and the `/_emulator/`
-//! control API. Used by the tests, by `--emulator`, and by users trying a config or receiver.
+//! seed, an optional state file, a deterministic mode, injected faults, signed deliveries of
+//! fired events and the `/_emulator/` control API. Used by the tests, by `--emulator`, and by
+//! users trying a config or receiver.
 //! It shares the wire types of `crate::api` with the client and never imports the client.
 
 mod accounts;
@@ -9,6 +10,7 @@ mod auth;
 pub mod catalogue;
 mod clock;
 mod control;
+mod delivery;
 mod error;
 pub mod faults;
 mod ids;
@@ -43,6 +45,7 @@ pub struct Shared {
     store: store::Store,
     faults: faults::Faults,
     log: traffic::RequestLog,
+    delivery: delivery::Deliverer,
 }
 
 type App = Arc<Shared>;
@@ -55,6 +58,8 @@ pub struct Options {
     pub state_file: Option<PathBuf>,
     /// Seeded ids and the test clock.
     pub deterministic: Option<u64>,
+    /// Deliver to urls that are not loopback too.
+    pub allow_remote_delivery: bool,
 }
 
 /// An emulator that cannot start.
@@ -79,6 +84,8 @@ pub struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    /// The delivery worker.
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -92,8 +99,9 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections and waits for the accept loop to end.
+    /// Stops accepting connections and delivering, and waits for the accept loop to end.
     pub async fn shutdown(mut self) {
+        self.worker.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -129,6 +137,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running, Emul
         store: store::Store::new(current, initial, clock, ids, persister),
         faults: faults::Faults::default(),
         log: traffic::RequestLog::default(),
+        delivery: delivery::Deliverer::new(options.allow_remote_delivery),
     });
     let listener = TcpListener::bind(listen)
         .await
@@ -142,6 +151,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running, Emul
             addr: listen,
             source,
         })?;
+    let worker = tokio::spawn(delivery::run(app.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server::serve(listener, router(app), async {
         let _ = stopped.await;
@@ -150,6 +160,7 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running, Emul
         addr,
         stop: Some(stop),
         task,
+        worker,
     })
 }
 

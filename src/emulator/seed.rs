@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::catalogue;
 use super::clock::{Clock, format_timestamp};
+use super::delivery::DeliveryState;
 use super::ids::IdSource;
 use super::state::{
     Folder, Membership, Organization, STATE_FORMAT_VERSION, State, StoredWebhook, User,
@@ -166,6 +167,7 @@ impl Seed {
             organizations: Vec::new(),
             webhooks: Vec::new(),
             tokens: Vec::new(),
+            delivery: DeliveryState::default(),
         };
         for org in &self.organizations {
             if state.organization_by_slug(&org.slug).is_some() {

@@ -1,10 +1,11 @@
 //! The emulator's whole state as one serialisable value: users, organizations with their
-//! folders, webhooks and issued tokens. It is what `--state` persists, what
-//! `GET /_emulator/state` shows and what `POST /_emulator/reset` restores. Plain data with
-//! lookups; the rules of the API live in the route modules.
+//! folders, webhooks, issued tokens and the delivery bookkeeping. It is what `--state`
+//! persists, what `GET /_emulator/state` shows and what `POST /_emulator/reset` restores.
+//! Plain data with lookups; the rules of the API live in the route modules.
 
 use serde::{Deserialize, Serialize};
 
+use super::delivery::DeliveryState;
 use crate::api::ids::{EventUuid, FolderUuid, OrganizationUuid, UserUuid, WebhookUuid};
 use crate::api::wire::{self, roles};
 
@@ -20,6 +21,10 @@ pub struct State {
     /// Every organization's webhooks, in creation order.
     pub webhooks: Vec<StoredWebhook>,
     pub tokens: Vec<TokenRecord>,
+    /// Deliveries: the queue, the attempt log, the outbox and failure streaks. Absent from
+    /// state files written before deliveries existed, and not shown while empty.
+    #[serde(default, skip_serializing_if = "DeliveryState::is_empty")]
+    pub delivery: DeliveryState,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -209,5 +214,24 @@ impl StoredWebhook {
             updated: self.updated.clone(),
             events: super::catalogue::grid_of(|e| self.events.contains(&e.uuid)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_file_from_before_deliveries_loads_and_an_empty_delivery_part_is_not_written() {
+        let old = r#"{"formatVersion": 1, "users": [], "organizations": [], "webhooks": [], "tokens": []}"#;
+        let state: State = serde_json::from_str(old).unwrap();
+        assert!(state.delivery.is_empty());
+        let written = serde_json::to_value(&state).unwrap();
+        assert!(written.get("delivery").is_none(), "{written}");
+        let mut busy = state;
+        busy.delivery.next_seq();
+        let round_trip: State =
+            serde_json::from_value(serde_json::to_value(&busy).unwrap()).unwrap();
+        assert_eq!(round_trip, busy);
     }
 }

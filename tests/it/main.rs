@@ -2,9 +2,11 @@
 //! real emulator over loopback. Each test starts its own emulator on 127.0.0.1:0.
 
 mod apply;
+mod ci_examples;
 mod cli;
 mod client;
 mod config;
+mod deliveries;
 mod embedded;
 mod emulator_control;
 mod emulator_errors;
@@ -17,3 +19,5 @@ mod plan_property;
 mod readme;
 mod support;
 mod validate;
+mod verify_listen;
+mod watch;
