@@ -421,6 +421,17 @@ impl Executor<'_> {
                             ),
                         ));
                     }
+                    // Without an answer the create may still be under way on the platform:
+                    // sending it again could make a duplicate. The next plan adopts it if it
+                    // arrives, or creates it if it never does.
+                    if !err.outcome_settled_by_a_list() {
+                        return Err((
+                            format!(
+                                "{err}; the organization's list does not show it yet, so it is not sent again: the next apply adopts it if the platform made it, or creates it"
+                            ),
+                            Vec::new(),
+                        ));
+                    }
                 }
                 Err(err) => return Err(failure(&err)),
             }

@@ -388,6 +388,7 @@ impl Client {
                         method: call.method.clone(),
                         path: call.path.clone(),
                         cause: describe(failure),
+                        answered: failure == Failure::ServerError,
                     });
                 }
             }

@@ -47,6 +47,9 @@ pub enum ApiError {
         method: Method,
         path: String,
         cause: String,
+        /// Whether the platform answered (a 5xx): then a list read afterwards shows whether the
+        /// change was made. Without an answer the request may still be in flight.
+        answered: bool,
     },
 
     /// The answer is not the API's envelope, or not the expected model.
@@ -159,6 +162,13 @@ impl ApiError {
     /// A create whose outcome is unknown.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, ApiError::OutcomeUnknown { .. })
+    }
+
+    /// An unknown outcome after which the platform answered (a 5xx), so that a list read now
+    /// tells whether the change was made; false without an answer (timeout, dropped
+    /// connection), when the request may still be under way.
+    pub fn outcome_settled_by_a_list(&self) -> bool {
+        matches!(self, ApiError::OutcomeUnknown { answered: true, .. })
     }
 }
 

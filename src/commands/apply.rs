@@ -119,7 +119,8 @@ pub async fn run(
     let report = execute(&plan, &read, &how).await;
     watcher.abort();
     // After applying, a fresh read tells whether the platform now matches the config.
-    let converged = match (&desired, args.dry_run) {
+    // (Not after an interruption: the user asked to stop.)
+    let converged = match (&desired, args.dry_run || report.interrupted) {
         (Some(desired), false) => Some(replan(session, desired, options.as_ref()).await),
         _ => None,
     };
@@ -140,7 +141,7 @@ pub async fn run(
         Some(Err(err)) => printer.warn(&format!(
             "could not re-read the live state to check the result: {err:#}"
         )),
-        None if !args.dry_run => {
+        None if !args.dry_run && !report.interrupted => {
             printer.status("Pass -f with the config to check that a new plan would be empty.");
         }
         None => {}

@@ -129,11 +129,30 @@ pub async fn middleware(State(app): State<App>, request: Request, next: Next) ->
         app: app.clone(),
         began,
     };
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
+    // A request the emulator accepted is handled to the end even when the client gives up
+    // waiting (a timeout during injected latency), as a real server would: so a create can
+    // commit after its client timed out, which is what the client must not duplicate.
+    let latency = decision.latency;
+    let handle = move |request: Request| async move {
+        tokio::spawn(async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            next.run(request).await
+        })
+        .await
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    };
+    if !latency.is_zero()
+        && matches!(
+            decision.outcome,
+            Outcome::Hang | Outcome::Drop | Outcome::Status { .. }
+        )
+    {
+        tokio::time::sleep(latency).await;
     }
     let response = match decision.outcome {
-        Outcome::Proceed => next.run(request).await,
+        Outcome::Proceed => handle(request).await,
         Outcome::Status {
             status,
             retry_after,
@@ -147,7 +166,7 @@ pub async fn middleware(State(app): State<App>, request: Request, next: Next) ->
         }
         Outcome::Drop => return drop_connection(kill, recording).await,
         Outcome::CommitThenStatus(status) => {
-            let committed = next.run(request).await;
+            let committed = handle(request).await;
             if committed.status().is_success() {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -158,7 +177,7 @@ pub async fn middleware(State(app): State<App>, request: Request, next: Next) ->
             }
         }
         Outcome::CommitThenDrop => {
-            let committed = next.run(request).await;
+            let committed = handle(request).await;
             if committed.status().is_success() {
                 return drop_connection(kill, recording).await;
             }

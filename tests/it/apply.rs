@@ -514,3 +514,58 @@ async fn sigterm_lets_in_flight_requests_finish_and_reports_every_action() {
         "every change the platform made is in the report"
     );
 }
+
+#[tokio::test]
+async fn a_create_that_commits_after_its_client_timed_out_is_not_duplicated() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = "version: 1\norganizations:\n  globex:\n    webhooks:\n      slow:\n        url: https://slow.example/hook\n        events: [product.added]\n";
+    std::fs::write(dir.path().join("c.yaml"), config).unwrap();
+    // The platform takes longer than the client waits, then makes the webhook anyway.
+    emulator.faults(json!({"rules": [{"method": "POST", "path": "/v1/webhooks", "kind": "latency", "latencyMs": 1500, "count": 1}]})).await;
+    let first = run(
+        &emulator,
+        dir.path(),
+        &[
+            "--timeout",
+            "300ms",
+            "apply",
+            "-f",
+            "c.yaml",
+            "--auto-approve",
+        ],
+        &[],
+    );
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first.stdout.contains("so it is not sent again"),
+        "{}",
+        first.stdout
+    );
+    for _ in 0..100 {
+        if !emulator.webhooks_named("slow").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        emulator.webhooks_named("slow").await.len(),
+        1,
+        "the late create arrived once"
+    );
+    let second = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--auto-approve"],
+        &[],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second
+            .stdout
+            .ends_with("No changes. Live webhooks match the config.\n"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(emulator.webhooks_named("slow").await.len(), 1);
+}

@@ -2,6 +2,7 @@
 //! real emulator over loopback. Each test starts its own emulator on 127.0.0.1:0.
 
 mod apply;
+mod apply_faults;
 mod ci_examples;
 mod cli;
 mod client;
