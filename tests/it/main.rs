@@ -7,6 +7,7 @@ mod ci_examples;
 mod cli;
 mod client;
 mod config;
+mod config_fuzz;
 mod deliveries;
 mod embedded;
 mod emulator_control;
