@@ -289,7 +289,7 @@ pub(crate) fn interrupt_on_signal(
     let interrupted = interrupted.clone();
     let printer = printer.clone();
     tokio::spawn(async move {
-        crate::commands::emulator::shutdown_signal().await;
+        crate::commands::signal::shutdown().await;
         interrupted.store(true, Ordering::SeqCst);
         printer.progress(None);
         printer.warn("interrupted: no new action starts; finishing the requests in flight");

@@ -50,29 +50,7 @@ pub async fn run(
     let lines = lines.join("\n");
     printer.result(&lines);
     printer.status("Press Ctrl-C to stop.");
-    shutdown_signal().await;
+    crate::commands::signal::shutdown().await;
     running.shutdown().await;
     Ok(ExitStatus::Success)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }

@@ -6,7 +6,6 @@
 
 use crate::cli::ListenArgs;
 use crate::commands::ExitStatus;
-use crate::commands::emulator::shutdown_signal;
 use crate::printer::Printer;
 use crate::receiver::{self, Change, Notice, Reception, Verdict};
 
@@ -19,7 +18,7 @@ pub async fn run(args: &ListenArgs, printer: &Printer) -> anyhow::Result<ExitSta
         webhooks(receiver.webhooks()),
     ));
     printer.status("Press Ctrl-C to stop.");
-    let stop = shutdown_signal();
+    let stop = crate::commands::signal::shutdown();
     tokio::pin!(stop);
     loop {
         tokio::select! {

@@ -11,6 +11,7 @@ mod listen;
 mod plan;
 mod schema;
 mod secret;
+mod signal;
 mod validate;
 mod verify;
 mod watch;

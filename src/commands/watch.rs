@@ -67,7 +67,7 @@ pub async fn run(
     let signals = {
         let interrupted = interrupted.clone();
         tokio::spawn(async move {
-            crate::commands::emulator::shutdown_signal().await;
+            crate::commands::signal::shutdown().await;
             // An apply in flight starts no new action; the loop ends after the pass.
             interrupted.store(true, Ordering::SeqCst);
             let _ = sender.send(Trigger::Shutdown).await;
