@@ -115,6 +115,22 @@ pub struct Desired {
     pub organizations: BTreeMap<String, DesiredOrganization>,
 }
 
+impl Desired {
+    /// The same desired state, with only the organizations whose slug `keep` accepts.
+    #[must_use]
+    pub fn only(&self, keep: impl Fn(&str) -> bool) -> Desired {
+        Desired {
+            owner: self.owner.clone(),
+            organizations: self
+                .organizations
+                .iter()
+                .filter(|(slug, _)| keep(slug))
+                .map(|(slug, org)| (slug.clone(), org.clone()))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DesiredOrganization {

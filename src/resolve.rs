@@ -160,19 +160,11 @@ pub fn check_snapshot(
             Some((o.slug.clone(), folders))
         })
         .collect();
-    let readable = Desired {
-        owner: desired.owner.clone(),
-        organizations: desired
-            .organizations
-            .iter()
-            .filter(|(slug, _)| {
-                snapshot
-                    .organization(slug)
-                    .is_some_and(|o| o.error.is_none())
-            })
-            .map(|(slug, org)| (slug.clone(), org.clone()))
-            .collect(),
-    };
+    let readable = desired.only(|slug| {
+        snapshot
+            .organization(slug)
+            .is_some_and(|o| o.error.is_none())
+    });
     let mut problems = Vec::new();
     for (slug, org) in &readable.organizations {
         let missing = if snapshot.catalogue.is_empty() {

@@ -63,7 +63,7 @@ pub async fn check_online(desired: &Desired, session: &Session) -> anyhow::Resul
     for (slug, org) in &desired.organizations {
         let problem = |message: String, help: Option<String>| Problem {
             origin: org.origin.clone(),
-            path: format!("organizations.{slug}"),
+            path: organization_path(slug),
             message,
             help,
         };
@@ -132,19 +132,7 @@ pub async fn check_online(desired: &Desired, session: &Session) -> anyhow::Resul
         }
     }
     // Only organizations that can be checked: the others already have a problem.
-    let checkable = Desired {
-        owner: desired.owner.clone(),
-        organizations: desired
-            .organizations
-            .iter()
-            .filter(|(slug, _)| {
-                problems
-                    .iter()
-                    .all(|p| p.path != format!("organizations.{slug}"))
-            })
-            .map(|(slug, org)| (slug.clone(), org.clone()))
-            .collect(),
-    };
+    let checkable = desired.only(|slug| problems.iter().all(|p| p.path != organization_path(slug)));
     problems.extend(resolve::check(
         &checkable,
         &resolve::index_catalogue(&catalogue),
@@ -152,4 +140,9 @@ pub async fn check_online(desired: &Desired, session: &Session) -> anyhow::Resul
     ));
     problems.sort();
     Ok(problems)
+}
+
+/// The config path of an organization, quoted as the loader quotes it.
+fn organization_path(slug: &str) -> String {
+    crate::config::yaml::join("organizations", slug)
 }

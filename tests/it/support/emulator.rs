@@ -157,6 +157,21 @@ impl Emulator {
         log.as_array().expect("a list").clone()
     }
 
+    /// The request log as `METHOD PATH` lines, in arrival order.
+    pub async fn request_lines(&self) -> Vec<String> {
+        self.requests()
+            .await
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    r["path"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
     /// How many logged requests have this method and path.
     pub async fn count(&self, method: &str, path: &str) -> usize {
         self.requests()
