@@ -654,7 +654,7 @@ async fn the_delivery_log_survives_a_restart_with_a_state_file() {
         "--state",
         state.to_str().unwrap(),
     ];
-    let first = Emulator::start_with(&args);
+    let mut first = Emulator::start_with(&args);
     fire(
         &first,
         json!({"organization": "acme", "event": "product.added"}),

@@ -694,7 +694,7 @@ async fn the_state_file_is_private_and_valid_json_after_every_change() {
 async fn webhooks_secrets_and_tokens_survive_a_kill_through_the_state_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
-    let emulator = Emulator::with_state(&path);
+    let mut emulator = Emulator::with_state(&path);
     let login = login_token(&emulator.url, DEMO_KEY).await;
     let (token, acme) = acme_token(&emulator).await;
     let created = call(&emulator.url, "POST", "/v1/webhooks")

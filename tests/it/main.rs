@@ -2,12 +2,13 @@
 //! real emulator over loopback. Each test starts its own emulator on 127.0.0.1:0.
 
 mod apply;
-mod apply_faults;
+mod chaos;
 mod ci_examples;
 mod cli;
 mod client;
 mod config;
 mod config_fuzz;
+mod crash;
 mod deliveries;
 mod embedded;
 mod emulator_control;
@@ -19,6 +20,7 @@ mod plan;
 mod plan_online;
 mod plan_property;
 mod readme;
+mod saved_plans;
 mod support;
 mod validate;
 mod verify_listen;

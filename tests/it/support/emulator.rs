@@ -74,8 +74,8 @@ impl Emulator {
         Emulator::start_with(&["--state", path.to_str().unwrap()])
     }
 
-    /// Stops the process (SIGKILL), as a crash would.
-    pub fn kill(mut self) {
+    /// Stops the process (SIGKILL), as a crash would. The handle stays, dead, until replaced.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod apply_runs;
 pub mod cli;
 pub mod conformance;
 pub mod emulator;
 pub mod json;
 pub mod raw;
 pub mod snapshot;
+pub mod world;

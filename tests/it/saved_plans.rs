@@ -1,0 +1,234 @@
+//! Saved plans gone stale, through the real binary against the real emulator (product.md,
+//! "Planning": saved plans; "Applying"): `apply PLANFILE` is refused, before any mutating
+//! request, when an organization's live state, an env value the plan uses or the config
+//! given with `-f` changed since planning, or when the file is of an unknown format; a
+//! current one applies without `-f` or `--auto-approve` and converges.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::cli::{Run, command};
+use crate::support::emulator::{DEMO_KEY, Emulator};
+use crate::support::raw;
+
+/// A config for the default seed whose plan has every kind of action, and one value from the
+/// environment in a changed field (slack-alerts' url: an adoption with a url change).
+const SAVED_CONFIG: &str = "\
+version: 1
+owner: platform-repo
+defaults:
+  userEmail: owner@acme.example
+organizations:
+  acme-3d:
+    prune: true
+    webhooks:
+      pim-sync:
+        url: https://pim.acme.example/hooks/vntana
+        description: Push finished products into the PIM
+        events: [product.completed, product.published]
+        folders: [footwear, bags]
+        userEmail: pim-team@acme.example
+      slack-alerts:
+        url: ${RELAY_URL}
+        description: Tell the on-call channel about failed conversions
+        events: [product.failed, product.terminated]
+      cdn-purge:
+        url: https://cdn.acme.example/purge
+        description: Purge cached viewers when a product changes
+        events: [product.published, product.deleted]
+        secretRotation: 1
+      dam-ingest:
+        url: https://dam.acme.example/vntana/ingest
+        events: [product.added]
+  globex:
+    webhooks:
+      erp-bridge:
+        url: https://erp.globex.example/vntana/events
+        description: Sync published products to the ERP
+        events: [product.published]
+        folders: [emea, americas]
+        userEmail: it@globex.example
+        secretRotation: 2
+";
+
+const RELAY_URL: &str = "https://relay.example/hooks/first";
+
+/// Runs the binary against the default seed's emulator, with `RELAY_URL` set to `relay`.
+fn saved_cli(emulator: &Emulator, dir: &Path, args: &[&str], relay: &str) -> Run {
+    command(dir)
+        .args(args)
+        .env("VNTANA_API_URL", &emulator.url)
+        .env("VNTANA_API_KEY", DEMO_KEY)
+        .env("RELAY_URL", relay)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// An emulator with the default seed, `config.yaml` and a fresh `plan.json` in `dir`.
+fn planned(dir: &Path) -> Emulator {
+    let emulator = Emulator::start();
+    std::fs::write(dir.join("config.yaml"), SAVED_CONFIG).unwrap();
+    let run = saved_cli(
+        &emulator,
+        dir,
+        &["plan", "-f", "config.yaml", "--out", "plan.json"],
+        RELAY_URL,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Plan: 1 to create, 2 to update, 1 to rotate, 1 to delete; 1 unchanged."),
+        "{}",
+        run.stdout
+    );
+    emulator
+}
+
+/// Requests that change webhooks: POST, PUT, PATCH or DELETE of /v1/webhooks*.
+async fn mutating_requests(emulator: &Emulator) -> Vec<String> {
+    emulator
+        .requests()
+        .await
+        .iter()
+        .filter(|r| {
+            r["method"] != "GET"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/v1/webhooks"))
+        })
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect()
+}
+
+/// Applies `plan.json` (with `extra` arguments and `relay` as `RELAY_URL`) and asserts it is
+/// refused with `message`, without a single mutating request.
+async fn assert_refused(
+    emulator: &Emulator,
+    dir: &Path,
+    extra: &[&str],
+    relay: &str,
+    message: &str,
+) {
+    emulator.clear_requests().await;
+    let mut args = vec!["apply", "plan.json"];
+    args.extend(extra);
+    let run = saved_cli(emulator, dir, &args, relay);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(message), "{}", run.stderr);
+    assert_eq!(mutating_requests(emulator).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_when_an_organization_changed_after_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    // Someone edits a webhook the plan does not even touch (globex's unmanaged qa-sandbox).
+    let globex = emulator.org_uuid("globex").await;
+    let token = raw::org_token(&emulator.url, DEMO_KEY, &globex).await;
+    let uuid = emulator.webhook_uuid("qa-sandbox").await;
+    let live = raw::call(&emulator.url, "GET", &format!("/v1/webhooks/{uuid}"))
+        .token(&token)
+        .send()
+        .await;
+    let live = live.response();
+    // Answers group events by category; requests name them by uuid.
+    let events: Vec<Value> = live["events"]["grid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|category| category["events"].as_array().unwrap())
+        .map(|e| json!({"uuid": e["uuid"]}))
+        .collect();
+    let edited = raw::call(&emulator.url, "PUT", &format!("/v1/webhooks/{uuid}"))
+        .token(&token)
+        .json(&json!({
+            "uuid": uuid, "name": live["name"], "url": live["url"],
+            "description": "Edited by hand after the plan", "disable": live["disable"],
+            "userEmail": live["userEmail"], "organizationUuid": globex,
+            "clients": live["clients"], "events": events,
+        }))
+        .send()
+        .await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        RELAY_URL,
+        "the saved plan is stale: the live state of globex changed since it was planned",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_when_an_env_value_it_uses_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        "https://relay.example/hooks/second",
+        "the plan's environment changed: $RELAY_URL has a different value than when planning",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_when_f_names_another_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    let other = SAVED_CONFIG.replace("dam.acme.example", "dam2.acme.example");
+    std::fs::write(dir.path().join("other.yaml"), other).unwrap();
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &["-f", "other.yaml"],
+        RELAY_URL,
+        "the config given with -f differs from the one the saved plan was made from",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_of_an_unknown_format_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    let path = dir.path().join("plan.json");
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    saved["formatVersion"] = json!(99);
+    std::fs::write(&path, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        RELAY_URL,
+        "is a saved plan of format version 99",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_current_saved_plan_applies_without_f_or_auto_approve_and_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    emulator.clear_requests().await;
+    let run = saved_cli(&emulator, dir.path(), &["apply", "plan.json"], RELAY_URL);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Applied 5 of 5 actions."),
+        "{}",
+        run.stdout
+    );
+    // POST, PUT, PUT, PATCH then PUT with the new revision, DELETE.
+    assert_eq!(mutating_requests(&emulator).await.len(), 6);
+    let plan = saved_cli(
+        &emulator,
+        dir.path(),
+        &["plan", "-f", "config.yaml", "--detailed-exitcode"],
+        RELAY_URL,
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+}
