@@ -1,13 +1,15 @@
 //! Credentials and the signed-in session (vntana-api.md, "Authentication"; product.md,
 //! "Applying", tokens). A session signs in once, knows the user's organizations and roles,
-//! and hands out one organization token per organization per run: minted on first use, one
-//! mint at a time, after checking the role may manage webhooks. When a token turns out to be
+//! and hands out one organization token per organization per run: minted on first use, never
+//! two mints of one organization at a time (vntana-api.md: a mint revokes the same user's
+//! previous token of that organization; different organizations mint concurrently), after
+//! checking the role may manage webhooks. When a token turns out to be
 //! revoked (another run minted one), it is re-minted once for that organization; a second
 //! revocation means another run with the same credentials is active, which is an error.
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::client::Client;
 use super::error::ApiError;
@@ -120,8 +122,8 @@ pub struct Session {
     email: String,
     organizations: Vec<Organization>,
     tokens: Mutex<BTreeMap<OrganizationUuid, OrgToken>>,
-    /// Held while minting: tokens are minted one at a time.
-    minting: tokio::sync::Mutex<()>,
+    /// Per organization, held while minting its token: one mint of an organization at a time.
+    minting: Mutex<BTreeMap<OrganizationUuid, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Session {
@@ -160,7 +162,7 @@ impl Session {
             email: signed_in.email,
             organizations,
             tokens: Mutex::new(BTreeMap::new()),
-            minting: tokio::sync::Mutex::new(()),
+            minting: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -224,7 +226,8 @@ impl Session {
         if let Some(token) = self.cached(&organization.uuid) {
             return Ok(token);
         }
-        let _minting = self.minting.lock().await;
+        let lock = self.minting_lock(&organization.uuid);
+        let _minting = lock.lock().await;
         // Another task may have minted it while this one waited.
         if let Some(token) = self.cached(&organization.uuid) {
             return Ok(token);
@@ -238,6 +241,17 @@ impl Session {
             },
         );
         Ok(token)
+    }
+
+    /// The lock held while minting `organization`'s token.
+    fn minting_lock(&self, organization: &OrganizationUuid) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(
+            self.minting
+                .lock()
+                .expect("minting locks lock")
+                .entry(organization.clone())
+                .or_default(),
+        )
     }
 
     fn cached(&self, organization: &OrganizationUuid) -> Option<Token> {
@@ -294,7 +308,8 @@ impl Session {
     /// Replaces a dead token. If another task already replaced it, that token is used; the
     /// second revocation of one organization's token in a session is an error.
     async fn remint(&self, organization: &Organization, dead: &Token) -> Result<Token, AuthError> {
-        let _minting = self.minting.lock().await;
+        let lock = self.minting_lock(&organization.uuid);
+        let _minting = lock.lock().await;
         let remints = {
             let tokens = self.tokens.lock().expect("token cache lock");
             match tokens.get(&organization.uuid) {
