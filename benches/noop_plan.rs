@@ -1,9 +1,10 @@
 //! A no-op plan at scale, against the network floor: 200 organizations of 50 webhooks each
-//! (10,000), every one already as the config says and marked as ours, so `plan
-//! --detailed-exitcode` must exit 0. The release binary plans against the release emulator
-//! (a child process on loopback, in memory).
+//! (10,000; the config is 4 files in one directory, as one file may hold at most 1 MiB),
+//! every one already as the config says and marked as ours, so `plan --detailed-exitcode`
+//! must exit 0. The release binary plans against the release emulator (a child process on
+//! loopback, in memory).
 //!
-//!     cargo bench --bench noop_plan        (about a minute, after the release build)
+//!     cargo bench --bench noop_plan        (about two minutes, after the release build)
 //!
 //! It prints, for the plan: wall time over `RUNS` runs (median, min, max; each run a whole
 //! process: start, load the config, sign in, read, plan, print), the exact number of API
@@ -13,15 +14,15 @@
 //! `/usr/bin/time -f %M`). Then the baseline: the same requests (same methods, paths, bodies
 //! and tokens, checked against the plan's request log) issued by a minimal client in this
 //! process that does nothing else: no config, no parsing of what it lists, no plan. It keeps
-//! the schedule our client keeps (at most `PARALLELISM` requests in flight, tokens minted one
-//! at a time, each organization's token, then its webhooks, then its folders, the catalogue
-//! last), so plan / baseline is our overhead over the network floor.
+//! the schedule our client keeps (at most `--parallelism` requests in flight, tokens minted
+//! one at a time, each organization's token, then its webhooks, then its folders, the
+//! catalogue last), so plan / baseline is our overhead over the network floor.
 //!
 //! Loopback has no latency, which hides the schedule, so the same comparison runs again with
-//! the emulator adding `LATENCY` to every request (a `latency` fault rule), beside a baseline
-//! that mints the organizations' tokens concurrently (vntana-api.md forbids minting the SAME
-//! token concurrently, not different organizations' tokens) and the ideal, requests x latency
-//! / parallelism.
+//! the emulator adding `LATENCY` to every request (a `latency` fault rule), at the default
+//! parallelism and at 16, beside a baseline that mints the organizations' tokens concurrently
+//! (vntana-api.md forbids minting the SAME token concurrently, not different organizations'
+//! tokens) and the ideal, requests x latency / parallelism.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,8 +45,10 @@ const MEMORY_RUNS: usize = 3;
 /// Added to every API request in the second comparison, and its runs of each kind.
 const LATENCY: Duration = Duration::from_millis(20);
 const LATENCY_RUNS: usize = 3;
-/// `--parallelism`'s default (product.md, "Applying"), which the plan runs with.
+/// `--parallelism`'s default (product.md, "Applying"), which the plan runs with on loopback.
 const PARALLELISM: usize = 4;
+/// The parallelisms of the runs with latency: the default, and more, to see what it buys.
+const LATENCY_PARALLELISMS: [usize; 2] = [PARALLELISM, 16];
 const BINARY: &str = env!("CARGO_BIN_EXE_vntana-webhooks");
 const KEY: &str = "bench-owner-key";
 const EMAIL: &str = "ops@bench.example";
@@ -230,8 +233,8 @@ impl Bench {
         }
     }
 
-    /// `plan -f config --detailed-exitcode`, under `/usr/bin/time` when `time` is given.
-    fn plan_command(&self, time: Option<&Path>) -> Command {
+    /// `plan -f config --detailed-exitcode --parallelism N`, under `/usr/bin/time` when `time` is given.
+    fn plan_command(&self, time: Option<&Path>, parallelism: usize) -> Command {
         let mut command = match time {
             Some(time) => {
                 let mut command = Command::new(time);
@@ -241,7 +244,14 @@ impl Bench {
             None => Command::new(BINARY),
         };
         command
-            .args(["plan", "-f", "config", "--detailed-exitcode"])
+            .args([
+                "plan",
+                "-f",
+                "config",
+                "--detailed-exitcode",
+                "--parallelism",
+            ])
+            .arg(parallelism.to_string())
             .current_dir(self.dir.path())
             .env_clear()
             .env("NO_COLOR", "1")
@@ -254,8 +264,8 @@ impl Bench {
     }
 
     /// One whole no-op plan: its wall-clock time. It must exit 0 (no changes).
-    fn plan(&self) -> Duration {
-        let mut command = self.plan_command(None);
+    fn plan(&self, parallelism: usize) -> Duration {
+        let mut command = self.plan_command(None, parallelism);
         let started = Instant::now();
         let output = command.output().expect("run the binary");
         let elapsed = started.elapsed();
@@ -266,7 +276,7 @@ impl Bench {
     /// One plan under `/usr/bin/time`: its peak resident memory in KiB.
     fn plan_memory(&self, time: &Path) -> u64 {
         let output = self
-            .plan_command(Some(time))
+            .plan_command(Some(time), PARALLELISM)
             .output()
             .expect("run /usr/bin/time");
         assert_no_op(&output);
@@ -274,8 +284,9 @@ impl Bench {
         text.trim().parse().expect("a number of KiB")
     }
 
-    fn baseline(&self, mints: Mints) -> Duration {
-        self.runtime.block_on(minimal_requests(&self.url, mints))
+    fn baseline(&self, mints: Mints, parallelism: usize) -> Duration {
+        self.runtime
+            .block_on(minimal_requests(&self.url, mints, parallelism))
     }
 }
 
@@ -301,10 +312,10 @@ enum Mints {
 
 /// The minimal client: the plan's requests and nothing else, with a fresh connection pool as
 /// a new process would have. Its wall-clock time.
-async fn minimal_requests(url: &str, mints: Mints) -> Duration {
+async fn minimal_requests(url: &str, mints: Mints, parallelism: usize) -> Duration {
     let started = Instant::now();
     let http = reqwest::Client::new();
-    let in_flight = Semaphore::new(PARALLELISM);
+    let in_flight = Semaphore::new(parallelism);
     let minting = Mutex::new(());
     let send = async |request: reqwest::RequestBuilder| {
         let _permit = in_flight.acquire().await.expect("never closed");
@@ -398,41 +409,50 @@ fn median(samples: &[Duration]) -> f64 {
     sorted[sorted.len() / 2].as_secs_f64()
 }
 
-#[allow(clippy::print_stdout, reason = "a benchmark's report")]
 fn main() {
     let bench = Bench::start();
+    let requests = loopback(&bench);
+    for parallelism in LATENCY_PARALLELISMS {
+        with_latency(&bench, &requests, parallelism);
+    }
+}
+
+/// After `what` ran: it made exactly `requests`. Clears the log for the next.
+fn assert_same_requests(bench: &Bench, requests: &[Logged], what: &str) {
+    assert_eq!(
+        bench.log(),
+        requests,
+        "{what} did not make the plan's requests"
+    );
+    bench.clear_log();
+}
+
+/// The plan and its baseline on loopback; the requests a no-op plan makes.
+#[allow(clippy::print_stdout, reason = "a benchmark's report")]
+fn loopback(bench: &Bench) -> Vec<Logged> {
     println!(
         "no-op plan, {ORGANIZATIONS} organizations x {PER_ORGANIZATION} webhooks ({} webhooks), --parallelism {PARALLELISM}, emulator on loopback",
         ORGANIZATIONS * PER_ORGANIZATION
     );
-
     // A first run: the requests a no-op plan makes, which every later run must repeat.
     bench.clear_log();
-    bench.plan();
+    bench.plan(PARALLELISM);
     let requests = bench.log();
     assert_eq!(
         requests.len(),
         MINIMUM_REQUESTS,
         "a no-op plan should make the minimum of requests"
     );
-    let same_requests = |what: &str| {
-        assert_eq!(
-            bench.log(),
-            requests,
-            "{what} did not make the plan's requests"
-        );
-        bench.clear_log();
-    };
+    bench.clear_log();
     let mut plans = Vec::new();
     for _ in 0..RUNS {
-        bench.clear_log();
-        plans.push(bench.plan());
-        same_requests("a plan");
+        plans.push(bench.plan(PARALLELISM));
+        assert_same_requests(bench, &requests, "a plan");
     }
     let mut baselines = Vec::new();
     for _ in 0..RUNS {
-        baselines.push(bench.baseline(Mints::Serial));
-        same_requests("the baseline");
+        baselines.push(bench.baseline(Mints::Serial, PARALLELISM));
+        assert_same_requests(bench, &requests, "the baseline");
     }
     println!("  plan:      {}", spread(&mut plans));
     println!(
@@ -462,41 +482,46 @@ fn main() {
         "  overhead:  plan / baseline = {:.1}x (medians)",
         median(&plans) / median(&baselines)
     );
+    requests
+}
 
+/// The plan and its baselines with `LATENCY` added to every request, beside the ideal.
+#[allow(clippy::print_stdout, reason = "a benchmark's report")]
+fn with_latency(bench: &Bench, requests: &[Logged], parallelism: usize) {
     bench.latency(LATENCY);
-    let mut slow_plans = Vec::new();
-    let mut slow_baselines = Vec::new();
+    let mut plans = Vec::new();
+    let mut baselines = Vec::new();
     let mut concurrent_mints = Vec::new();
     for _ in 0..LATENCY_RUNS {
-        slow_plans.push(bench.plan());
-        same_requests("a plan");
-        slow_baselines.push(bench.baseline(Mints::Serial));
-        same_requests("the baseline");
-        concurrent_mints.push(bench.baseline(Mints::Concurrent));
-        same_requests("the baseline");
+        plans.push(bench.plan(parallelism));
+        assert_same_requests(bench, requests, "a plan");
+        baselines.push(bench.baseline(Mints::Serial, parallelism));
+        assert_same_requests(bench, requests, "the baseline");
+        concurrent_mints.push(bench.baseline(Mints::Concurrent, parallelism));
+        assert_same_requests(bench, requests, "the baseline");
     }
     bench.latency(Duration::ZERO);
     let ideal = LATENCY * u32::try_from(requests.len()).expect("a count")
-        / u32::try_from(PARALLELISM).expect("small");
+        / u32::try_from(parallelism).expect("small");
     println!(
-        "the same with {} ms added to every request:",
+        "the same with {} ms added to every request, --parallelism {parallelism}:",
         LATENCY.as_millis()
     );
-    println!("  plan:      {}", spread(&mut slow_plans));
+    println!("  plan:      {}", spread(&mut plans));
     println!(
         "  baseline:  {} (tokens minted one at a time, as the plan does)",
-        spread(&mut slow_baselines)
+        spread(&mut baselines)
     );
     println!(
         "  overhead:  plan / baseline = {:.2}x (medians)",
-        median(&slow_plans) / median(&slow_baselines)
+        median(&plans) / median(&baselines)
     );
     println!(
-        "  concurrent mints: {} (the same requests, tokens minted {PARALLELISM} at a time)",
+        "  concurrent mints: {} (the same requests, tokens minted concurrently)",
         spread(&mut concurrent_mints)
     );
     println!(
-        "  ideal:     {:.3} s (requests x {} ms / {PARALLELISM})",
+        "  ideal:     {:.3} s (requests x {} ms / {parallelism})",
         ideal.as_secs_f64(),
         LATENCY.as_millis()
     );
