@@ -31,6 +31,6 @@ for i in $(seq 1 20); do
   end=$(date +%s%N)
   latencies+=($(( (end - start) / 1000000 - DEBOUNCE_MS )))
 done
-sorted=($(printf '%s\n' "${latencies[@]}" | sort -n))
+mapfile -t sorted < <(printf '%s\n' "${latencies[@]}" | sort -n)
 echo "save -> plan printed, debounce (${DEBOUNCE_MS} ms) subtracted, 20 saves:"
 echo "  median ${sorted[9]} ms (min ${sorted[0]} ms, max ${sorted[19]} ms)"
