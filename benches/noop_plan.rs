@@ -14,15 +14,13 @@
 //! `/usr/bin/time -f %M`). Then the baseline: the same requests (same methods, paths, bodies
 //! and tokens, checked against the plan's request log) issued by a minimal client in this
 //! process that does nothing else: no config, no parsing of what it lists, no plan. It keeps
-//! the schedule our client keeps (at most `--parallelism` requests in flight, tokens minted
-//! one at a time, each organization's token, then its webhooks, then its folders, the
-//! catalogue last), so plan / baseline is our overhead over the network floor.
+//! the schedule our client keeps (at most `--parallelism` requests in flight; per organization
+//! its token, then its webhooks, then its folders, organizations concurrently; the catalogue
+//! last), so plan / baseline is our overhead over the network floor.
 //!
 //! Loopback has no latency, which hides the schedule, so the same comparison runs again with
 //! the emulator adding `LATENCY` to every request (a `latency` fault rule), at the default
-//! parallelism and at 16, beside a baseline that mints the organizations' tokens concurrently
-//! (vntana-api.md forbids minting the SAME token concurrently, not different organizations'
-//! tokens) and the ideal, requests x latency / parallelism.
+//! parallelism and at 16, beside the ideal, requests x latency / parallelism.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,7 +30,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 
 const ORGANIZATIONS: usize = 200;
 const PER_ORGANIZATION: usize = 50;
@@ -284,9 +282,9 @@ impl Bench {
         text.trim().parse().expect("a number of KiB")
     }
 
-    fn baseline(&self, mints: Mints, parallelism: usize) -> Duration {
+    fn baseline(&self, parallelism: usize) -> Duration {
         self.runtime
-            .block_on(minimal_requests(&self.url, mints, parallelism))
+            .block_on(minimal_requests(&self.url, parallelism))
     }
 }
 
@@ -301,22 +299,12 @@ fn assert_no_op(output: &std::process::Output) {
     );
 }
 
-/// How the baseline mints the organizations' tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mints {
-    /// One at a time, as our client does.
-    Serial,
-    /// All at once (within the parallelism).
-    Concurrent,
-}
-
 /// The minimal client: the plan's requests and nothing else, with a fresh connection pool as
 /// a new process would have. Its wall-clock time.
-async fn minimal_requests(url: &str, mints: Mints, parallelism: usize) -> Duration {
+async fn minimal_requests(url: &str, parallelism: usize) -> Duration {
     let started = Instant::now();
     let http = reqwest::Client::new();
     let in_flight = Semaphore::new(parallelism);
-    let minting = Mutex::new(());
     let send = async |request: reqwest::RequestBuilder| {
         let _permit = in_flight.acquire().await.expect("never closed");
         let response = request.send().await.expect("a request");
@@ -356,19 +344,13 @@ async fn minimal_requests(url: &str, mints: Mints, parallelism: usize) -> Durati
         })
         .collect();
     uuids.retain(|slug, _| slug.starts_with("org-"));
-    let (http, login, send, minting) = (&http, &login, &send, &minting);
+    let (http, login, send) = (&http, &login, &send);
     let reads = uuids.values().map(|uuid| async move {
         let mint = http
             .post(format!("{url}/v1/auth/refresh-token"))
             .header("x-auth-token", bearer(login))
             .header("organizationUuid", uuid.as_str());
-        let (token, _) = match mints {
-            Mints::Serial => {
-                let _one_at_a_time = minting.lock().await;
-                send(mint).await
-            }
-            Mints::Concurrent => send(mint).await,
-        };
+        let (token, _) = send(mint).await;
         let token = bearer(&token.expect("an organization token"));
         send(
             http.get(format!("{url}/v1/webhooks/organization/{uuid}"))
@@ -451,7 +433,7 @@ fn loopback(bench: &Bench) -> Vec<Logged> {
     }
     let mut baselines = Vec::new();
     for _ in 0..RUNS {
-        baselines.push(bench.baseline(Mints::Serial, PARALLELISM));
+        baselines.push(bench.baseline(PARALLELISM));
         assert_same_requests(bench, &requests, "the baseline");
     }
     println!("  plan:      {}", spread(&mut plans));
@@ -491,13 +473,10 @@ fn with_latency(bench: &Bench, requests: &[Logged], parallelism: usize) {
     bench.latency(LATENCY);
     let mut plans = Vec::new();
     let mut baselines = Vec::new();
-    let mut concurrent_mints = Vec::new();
     for _ in 0..LATENCY_RUNS {
         plans.push(bench.plan(parallelism));
         assert_same_requests(bench, requests, "a plan");
-        baselines.push(bench.baseline(Mints::Serial, parallelism));
-        assert_same_requests(bench, requests, "the baseline");
-        concurrent_mints.push(bench.baseline(Mints::Concurrent, parallelism));
+        baselines.push(bench.baseline(parallelism));
         assert_same_requests(bench, requests, "the baseline");
     }
     bench.latency(Duration::ZERO);
@@ -509,16 +488,12 @@ fn with_latency(bench: &Bench, requests: &[Logged], parallelism: usize) {
     );
     println!("  plan:      {}", spread(&mut plans));
     println!(
-        "  baseline:  {} (tokens minted one at a time, as the plan does)",
+        "  baseline:  {} (the same requests alone)",
         spread(&mut baselines)
     );
     println!(
         "  overhead:  plan / baseline = {:.2}x (medians)",
         median(&plans) / median(&baselines)
-    );
-    println!(
-        "  concurrent mints: {} (the same requests, tokens minted concurrently)",
-        spread(&mut concurrent_mints)
     );
     println!(
         "  ideal:     {:.3} s (requests x {} ms / {parallelism})",
