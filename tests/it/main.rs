@@ -19,6 +19,7 @@ mod plan;
 mod plan_online;
 mod plan_property;
 mod readme;
+mod security;
 mod support;
 mod validate;
 mod verify_listen;
