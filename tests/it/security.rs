@@ -2,4 +2,5 @@
 //! at any verbosity, on success or failure (`leaks`); and no API route lets in a caller the
 //! spec keeps out (`routes`).
 
+mod leaks;
 mod routes;
