@@ -584,6 +584,16 @@ const STANDALONE: &[Row] = &[
     )
     .env(&[("VNTANA_API_URL", "{api_with_password}")]),
     row(
+        "events through an HTTP_PROXY with a password that is down",
+        &["events"],
+    )
+    .env(&[(
+        "HTTP_PROXY",
+        "http://proxyuser:proxy-password-5a1f93@127.0.0.1:1",
+    )])
+    .exits(1)
+    .shows(&["cannot reach"]),
+    row(
         "watch --apply, its token revoked between passes",
         &[
             "watch",
