@@ -2,7 +2,9 @@
 //! in minutes (export, plan: only adoptions, apply, and then no changes). Pure: a snapshot in,
 //! YAML text out. Markers are stripped (their `secret-rev` becomes `secretRotation`, their
 //! owner the config's `owner`); events and folders are sorted; only values that differ from
-//! the defaults are written.
+//! the defaults are written. The password of a url is never written (product.md: "The password
+//! part of any url is always masked"): a config gets a `${VAR}` reference in its place, so the
+//! round trip still plans no change once VAR is set; a live snapshot gets `****`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -84,7 +86,7 @@ pub fn to_config(snapshot: &LiveSnapshot) -> Result<Exported, ExportError> {
         }
         out.push_str("    webhooks:\n");
         for webhook in webhooks {
-            write_webhook(&mut out, webhook);
+            write_webhook(&mut out, &org.slug, webhook, &mut notes);
         }
     }
     Ok(Exported { yaml: out, notes })
@@ -131,10 +133,22 @@ fn exportable<'a>(
     Ok(chosen)
 }
 
-fn write_webhook(out: &mut String, webhook: &LiveWebhook) {
+fn write_webhook(out: &mut String, slug: &str, webhook: &LiveWebhook, notes: &mut Vec<String>) {
     let (text, mark) = marker::parse(&webhook.description);
     let _ = writeln!(out, "      {}:", scalar(&webhook.name));
-    let _ = writeln!(out, "        url: {}", scalar(&webhook.url));
+    let url = match around_password(&webhook.url) {
+        Some((before, after)) => {
+            let var = password_variable(slug, &webhook.name);
+            notes.push(format!(
+                "{slug}/{}: the url's password is written as ${{{var}}}; set {var} to it (as the url spells it) before planning",
+                webhook.name
+            ));
+            let escape = |part: &str| part.replace("${", "$${");
+            quoted(&format!("{}${{{var}}}{}", escape(before), escape(after)))
+        }
+        None => scalar(&webhook.url),
+    };
+    let _ = writeln!(out, "        url: {url}");
     if !text.is_empty() {
         let _ = writeln!(out, "        description: {}", scalar(text));
     }
@@ -149,6 +163,53 @@ fn write_webhook(out: &mut String, webhook: &LiveWebhook) {
     if let Some(rev) = mark.map(|m| m.secret_rev).filter(|rev| *rev > 0) {
         let _ = writeln!(out, "        secretRotation: {rev}");
     }
+}
+
+/// `url` split around its password (`scheme://user:PASSWORD@host/...`), when it has one. Text,
+/// not a re-serialised url, so everything but the password stays as the platform holds it.
+fn around_password(url: &str) -> Option<(&str, &str)> {
+    url::Url::parse(url).ok()?.password()?;
+    let start = url.find("://")? + 3;
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let at = url[start..end].rfind('@')? + start;
+    let colon = url[start..at].find(':')? + start;
+    Some((&url[..=colon], &url[at..]))
+}
+
+/// The variable an exported config reads a url's password from: `URL_PASSWORD_ORG_NAME`,
+/// upper case, anything but letters and digits as `_`.
+fn password_variable(slug: &str, name: &str) -> String {
+    let mut var = String::from("URL_PASSWORD");
+    for part in [slug, name] {
+        var.push('_');
+        var.extend(part.chars().map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        }));
+    }
+    var
+}
+
+/// `snapshot` with the password of every url replaced by `****`, and how many were.
+pub fn without_url_passwords(snapshot: &LiveSnapshot) -> (LiveSnapshot, usize) {
+    let mut masked = snapshot.clone();
+    let mut count = 0;
+    for webhook in masked
+        .organizations
+        .iter_mut()
+        .flat_map(|o| &mut o.webhooks)
+    {
+        if let Some((before, after)) = around_password(&webhook.url) {
+            webhook.url = format!("{before}****{after}");
+            count += 1;
+        }
+    }
+    (masked, count)
 }
 
 fn list(items: &[String]) -> String {
@@ -196,6 +257,60 @@ fn scalar(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn snapshot_with_url(url: &str) -> LiveSnapshot {
+        LiveSnapshot {
+            format_version: crate::live::LIVE_FORMAT_VERSION,
+            email: "owner@acme.example".into(),
+            catalogue: Vec::new(),
+            organizations: vec![LiveOrganization {
+                slug: "acme-3d".into(),
+                uuid: "o".into(),
+                role: "ORGANIZATION_OWNER".into(),
+                folders: None,
+                webhooks: vec![LiveWebhook {
+                    uuid: "w".into(),
+                    name: "pim.sync".into(),
+                    description: String::new(),
+                    url: url.into(),
+                    disable: false,
+                    user_email: "a@b.co".into(),
+                    clients: Vec::new(),
+                    events: vec!["product.added".into()],
+                    created: String::new(),
+                    updated: String::new(),
+                }],
+                error: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_url_password_is_exported_as_a_variable_reference_and_masked_in_snapshots() {
+        let url = "https://deploy:hunter%402@pim.example/x?t=${A}";
+        let exported = to_config(&snapshot_with_url(url)).unwrap();
+        assert!(!exported.yaml.contains("hunter"), "{}", exported.yaml);
+        let config: serde_json::Value = serde_saphyr::from_str(&exported.yaml).unwrap();
+        assert_eq!(
+            config["organizations"]["acme-3d"]["webhooks"]["pim.sync"]["url"],
+            "https://deploy:${URL_PASSWORD_ACME_3D_PIM_SYNC}@pim.example/x?t=$${A}"
+        );
+        assert_eq!(
+            exported.notes,
+            [
+                "acme-3d/pim.sync: the url's password is written as ${URL_PASSWORD_ACME_3D_PIM_SYNC}; set URL_PASSWORD_ACME_3D_PIM_SYNC to it (as the url spells it) before planning"
+            ]
+        );
+        let (masked, count) = without_url_passwords(&snapshot_with_url(url));
+        assert_eq!(count, 1);
+        assert_eq!(
+            masked.organizations[0].webhooks[0].url,
+            "https://deploy:****@pim.example/x?t=${A}"
+        );
+        let plain = snapshot_with_url("https://user@pim.example/x");
+        assert_eq!(without_url_passwords(&plain), (plain.clone(), 0));
+        assert!(to_config(&plain).unwrap().notes.is_empty());
+    }
 
     #[test]
     fn scalars_read_back_as_the_same_string() {

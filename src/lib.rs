@@ -15,6 +15,7 @@ pub mod duration;
 pub mod emulator;
 pub mod error_chain;
 pub mod export;
+pub mod json_error;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -37,7 +37,7 @@ pub enum SecretsFileError {
     Parse {
         path: String,
         #[source]
-        source: serde_json::Error,
+        source: crate::json_error::JsonError,
     },
     #[error("cannot write the secrets file {path}")]
     Write {
@@ -52,7 +52,7 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, Entry>, SecretsFileError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SecretsFileError::Parse {
             path: path.display().to_string(),
-            source,
+            source: source.into(),
         }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(source) => Err(SecretsFileError::Read {

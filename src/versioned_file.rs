@@ -22,7 +22,7 @@ pub enum VersionedFileError {
         path: String,
         expected: u32,
         #[source]
-        source: serde_json::Error,
+        source: crate::json_error::JsonError,
     },
     #[error("{path} is a {what} of format version {found}; this tool ({}) reads version {expected}", env!("CARGO_PKG_VERSION"))]
     Version {
@@ -51,11 +51,11 @@ pub fn read<T: DeserializeOwned>(
         path: name.clone(),
         source,
     })?;
-    let parse_error = |source| VersionedFileError::Parse {
+    let parse_error = |source: serde_json::Error| VersionedFileError::Parse {
         what,
         path: name.clone(),
         expected,
-        source,
+        source: source.into(),
     };
     let version: FormatVersion = serde_json::from_slice(&bytes).map_err(parse_error)?;
     if version.format_version != expected {

@@ -275,7 +275,9 @@ impl Session {
 
     /// Runs `operation` with the organization's token. If it fails with 403 because the token
     /// was revoked or expired (checked, so a real 403 is not mistaken for one), the token is
-    /// re-minted (once per organization per session) and the operation runs again.
+    /// re-minted (once per organization per session) and the operation runs again; if the new
+    /// token is revoked too before that run is answered, that is the second revocation
+    /// (product.md, "Tokens"), not a plain 403.
     pub async fn with_token<T, F, Fut>(
         &self,
         organization: &Organization,
@@ -290,7 +292,14 @@ impl Session {
         match operation(token.clone()).await {
             Err(err) if err.is_forbidden() && self.is_dead(&token).await => {
                 let fresh = self.remint(organization, &token).await?;
-                Ok(operation(fresh).await?)
+                match operation(fresh.clone()).await {
+                    Err(err) if err.is_forbidden() && self.is_dead(&fresh).await => {
+                        Err(AuthError::RevokedAgain {
+                            slug: organization.slug.clone(),
+                        })
+                    }
+                    result => Ok(result?),
+                }
             }
             result => Ok(result?),
         }

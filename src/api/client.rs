@@ -535,11 +535,11 @@ fn complete_list<T>(call: &Call<'_>, grid: Grid<T>) -> Result<Vec<T>, ApiError> 
 
 /// The `response` of a success envelope; `success: false` is an error even on 200.
 fn decode<T: DeserializeOwned>(call: &Call<'_>, answer: &Answer) -> Result<T, ApiError> {
-    let decode_error = |source| ApiError::Decode {
+    let decode_error = |source: serde_json::Error| ApiError::Decode {
         method: call.method.clone(),
         path: call.path.clone(),
         status: answer.status.as_u16(),
-        source,
+        source: source.into(),
     };
     // A success decodes straight into T: through a Value first, a webhook list of thousands
     // costs twice the time and memory. Anything else (a failure, whose `response` may have any

@@ -59,7 +59,7 @@ pub enum ApiError {
         path: String,
         status: u16,
         #[source]
-        source: serde_json::Error,
+        source: crate::json_error::JsonError,
     },
 
     /// A sign-in or token answer without the `x-auth-token` header.

@@ -68,7 +68,17 @@ pub async fn run(
         );
     }
     match args.format {
-        ExportFormat::LiveJson => printer.result(&read.snapshot.to_json()),
+        ExportFormat::LiveJson => {
+            let (snapshot, masked) = export::without_url_passwords(&read.snapshot);
+            if masked > 0 {
+                printer.status(&format!(
+                    "note: the password of {masked} url{} is written as ****; a plan against this snapshot shows {} as changed",
+                    if masked == 1 { "" } else { "s" },
+                    if masked == 1 { "it" } else { "them" }
+                ));
+            }
+            printer.result(&snapshot.to_json());
+        }
         ExportFormat::Yaml => {
             let exported = export::to_config(&read.snapshot)?;
             for note in &exported.notes {

@@ -23,7 +23,7 @@ pub enum PersistError {
     Parse {
         path: String,
         #[source]
-        source: serde_json::Error,
+        source: crate::json_error::JsonError,
     },
     #[error("cannot write the state file {path}")]
     Write {
@@ -47,7 +47,7 @@ pub fn load(path: &Path) -> Result<Option<State>, PersistError> {
     };
     let state: State = serde_json::from_slice(&bytes).map_err(|source| PersistError::Parse {
         path: path.display().to_string(),
-        source,
+        source: source.into(),
     })?;
     Ok(Some(state))
 }

@@ -28,12 +28,10 @@ pub enum SeedError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the seed {origin} is not valid YAML for a seed")]
-    Parse {
-        origin: String,
-        #[source]
-        source: Box<serde_saphyr::Error>,
-    },
+    /// The parser's message without its source snippet: a seed holds passwords and API keys,
+    /// and an error must not quote them (product.md, "Where secrets may appear").
+    #[error("the seed {origin} is not valid YAML for a seed: {problem}")]
+    Parse { origin: String, problem: String },
     #[error("the seed {origin} is inconsistent: {problem}")]
     Invalid { origin: String, problem: String },
 }
@@ -139,7 +137,7 @@ impl Seed {
     pub fn parse(text: &str, origin: &str) -> Result<Seed, SeedError> {
         let mut seed: Seed = serde_saphyr::from_str(text).map_err(|source| SeedError::Parse {
             origin: origin.to_owned(),
-            source: Box::new(source),
+            problem: source.without_snippet().to_string(),
         })?;
         origin.clone_into(&mut seed.origin);
         Ok(seed)

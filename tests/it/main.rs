@@ -21,6 +21,7 @@ mod plan_online;
 mod plan_property;
 mod readme;
 mod saved_plans;
+mod security;
 mod support;
 mod validate;
 mod verify_listen;

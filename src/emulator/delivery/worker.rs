@@ -177,7 +177,7 @@ async fn attempt(app: App, id: String) {
             let report = deliver(&app.delivery, due, timestamp).await;
             tracing::info!(
                 "emulator: {event} to {} (delivery {id}, attempt) -> {}",
-                report.url,
+                without_query(&report.url),
                 report
                     .status
                     .map_or_else(|| format!("{:?}", report.outcome), |s| s.to_string())
@@ -250,6 +250,13 @@ async fn send(
         Ok(response) => (Outcome::Failed, Some(response.status().as_u16()), None),
         Err(err) => (Outcome::Failed, None, Some(describe(&err))),
     }
+}
+
+/// `url` (already password-masked) without its query and fragment, for the log: a receiver's
+/// url often carries a token there, and the log is printed (product.md: `-v` tracing has
+/// "secrets redacted"). `GET /_emulator/deliveries` keeps the whole masked url.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 /// A transport error in a few words, without the url (it may hold a password).

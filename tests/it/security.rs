@@ -1,0 +1,6 @@
+//! Security (issue 9, part 4): no command prints or writes a secret or token it should not,
+//! at any verbosity, on success or failure (`leaks`); and no API route lets in a caller the
+//! spec keeps out (`routes`).
+
+mod leaks;
+mod routes;
