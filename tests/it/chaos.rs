@@ -20,20 +20,13 @@ use serde_json::{Value, json};
 
 use crate::support::apply_runs::{
     APPLY, assert_every_new_secret_was_saved, assert_secrets_file_matches, cli, cli_command,
-    plan_code, run_watching,
+    env_number, plan_code, run_watching,
 };
 use crate::support::emulator::Emulator;
 use crate::support::world::{OUTSIDE, World, name_counts};
 
 const ORGS: usize = 10;
 const PER_ORG: usize = 50;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
-    })
-}
 
 /// Faults on about 30% of API requests (each rule is tried only when the ones before it did
 /// not fire; 1 - 0.99·0.92·0.95·0.97·0.97·0.94·0.95·0.96 ≈ 0.30), of every kind: a rare hang

@@ -19,21 +19,14 @@ use serde_json::{Value, json};
 
 use crate::support::apply_runs::{
     APPLY, assert_every_new_secret_was_saved, assert_secrets_file_matches,
-    assert_state_file_is_valid, cli, cli_command, plan_code, run_watching, settled_state,
-    spawn_apply, wait_for_requests,
+    assert_state_file_is_valid, cli, cli_command, env_number, plan_code, run_watching,
+    settled_state, spawn_apply, wait_for_requests,
 };
 use crate::support::emulator::Emulator;
 use crate::support::world::{World, name_counts};
 
 const ORGS: usize = 3;
 const PER_ORG: usize = 20;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
-    })
-}
 
 /// A world, its emulator (with a state file, 20 ms of latency on every request so there is
 /// time to land a kill between any two of them) and the arguments that restart it.

@@ -24,6 +24,14 @@ pub const APPLY: &[&str] = &[
     "2s",
 ];
 
+/// A suite's knob from the environment (`CHAOS_SEEDS`, `CRASH_POINTS`...), or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
+    })
+}
+
 /// Runs the binary against `url` with the generated world's key.
 pub fn cli(url: &str, dir: &Path, args: &[&str]) -> Run {
     cli_command(url, dir, args).output().unwrap().into()
