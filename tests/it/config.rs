@@ -4,6 +4,14 @@
 //! snapshotted model and validates. The JSON Schema accepts the good ones and rejects the bad
 //! ones marked `# schema: invalid` on their first line.
 //!
+//! Hostile fixtures, under `tests/fixtures/config/hostile/`, are input crafted to abuse the
+//! loader (alias bombs, tags, invisible characters, leaked passwords...), at least 60 of them:
+//! each fails cleanly (exit 1, its problems with their places, bounded output, no raw control
+//! character, no secret) or, when marked `# accepted: WHY`, is valid as the spec says and is
+//! snapshotted with the model it loads to. A `# never shown: TEXT` comment names a secret the
+//! output must not hold. What cannot be committed (FIFOs, links to devices, huge files) is
+//! made at test time.
+//!
 //! A fixture may have a sidecar `NAME.env` with `KEY=VALUE` lines: the environment it runs in.
 
 use std::collections::BTreeMap;
@@ -17,6 +25,7 @@ use crate::support::snapshot;
 
 const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/bad");
 const GOOD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/good");
+const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/hostile");
 
 /// The sidecar environment of a fixture.
 fn fixture_env(path: &Path) -> BTreeMap<String, String> {
@@ -36,7 +45,9 @@ fn fixture_env(path: &Path) -> BTreeMap<String, String> {
 /// A fixture: a YAML file, or a directory of them (not the fixtures' own folder, which
 /// `glob!` also yields).
 fn is_fixture(path: &Path) -> bool {
-    let own_folder = path == Path::new(BAD) || path == Path::new(GOOD);
+    let own_folder = [BAD, GOOD, HOSTILE]
+        .iter()
+        .any(|dir| path == Path::new(dir));
     (path.is_dir() && !own_folder) || path.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
 
@@ -92,6 +103,109 @@ fn every_bad_config_exits_1_with_all_its_problems_and_sends_no_request() {
         });
     });
     assert!(count >= 50, "only {count} bad fixtures");
+    let requests = runtime.block_on(emulator.requests());
+    assert!(
+        requests.is_empty(),
+        "validate --offline sent requests: {requests:?}"
+    );
+}
+
+/// What a hostile fixture says of itself in its comments (for a directory, in its first file):
+/// whether the spec says it is valid, and the secrets the output must never hold.
+struct Hostile {
+    accepted: bool,
+    never_shown: Vec<String>,
+}
+
+fn hostile(path: &Path) -> Hostile {
+    let mut found = Hostile {
+        accepted: false,
+        never_shown: Vec::new(),
+    };
+    let Some(first) = yaml_files(path).into_iter().next() else {
+        return found;
+    };
+    // Bytes first: some hostile fixtures are not UTF-8 on purpose.
+    let text = String::from_utf8_lossy(&std::fs::read(first).unwrap()).into_owned();
+    for line in text.lines() {
+        let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
+        if line.starts_with("# accepted:") {
+            found.accepted = true;
+        } else if let Some(secret) = line.strip_prefix("# never shown: ") {
+            found.never_shown.push(secret.to_owned());
+        }
+    }
+    found
+}
+
+/// The checks every hostile input's run passes, accepted or not: no panic, output bounded,
+/// no raw control or invisible character (each line is what it seems), none of `secrets`.
+fn assert_contained(name: &str, run: &Run, secrets: &[String]) {
+    let printed = format!("{}{}", run.stdout, run.stderr);
+    assert!(!printed.contains("panicked"), "{name}: {printed}");
+    assert!(
+        printed.len() <= 64 * 1024,
+        "{name}: {} bytes of output",
+        printed.len()
+    );
+    assert!(
+        printed.chars().all(|c| c == '\n' || !c.is_control()),
+        "{name}: a raw control or invisible character reached the terminal: {printed:?}"
+    );
+    for secret in secrets {
+        assert!(
+            !printed.contains(secret.as_str()),
+            "{name}: a secret reached the output: {printed}"
+        );
+    }
+}
+
+#[test]
+fn every_hostile_config_fails_cleanly_or_is_accepted_safely() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = Emulator::start();
+    let credentials = [
+        ("VNTANA_API_URL", emulator.url.as_str()),
+        ("VNTANA_API_KEY", DEMO_KEY),
+    ];
+    let mut count = 0;
+    snapshot::settings().bind(|| {
+        insta::glob!(HOSTILE, "*", |path| {
+            if !is_fixture(path) {
+                return;
+            }
+            count += 1;
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let expected = hostile(path);
+            let env = fixture_env(path);
+            let run = validate_offline(path, &credentials);
+            let mut secrets = expected.never_shown.clone();
+            secrets.extend(env.values().filter(|v| v.len() >= 4).cloned());
+            assert_contained(&name, &run, &secrets);
+            let mut transcript = transcript(&run);
+            if expected.accepted {
+                assert_eq!(run.code, 0, "{name}: {transcript}");
+                // What it was read as, so the snapshot shows how it behaves. The model is the
+                // library's value, which holds real urls: masked here as every output does.
+                let desired = config::load(&[path.to_path_buf()], &|name| env.get(name).cloned())
+                    .unwrap_or_else(|err| panic!("{name}: {err}"));
+                let model = serde_json::to_string_pretty(&desired)
+                    .unwrap()
+                    .replace(HOSTILE, "[HOSTILE]");
+                let model = config::problem::mask_url_passwords(&model);
+                transcript.push_str(&format!("--- model (url passwords masked)\n{model}\n"));
+            } else {
+                assert_eq!(run.code, 1, "{name}: {transcript}");
+                assert!(run.stdout.is_empty(), "{name}: errors go to stderr");
+                assert!(
+                    run.stderr.ends_with("in the config; nothing was changed\n"),
+                    "{name}: {transcript}"
+                );
+            }
+            insta::assert_snapshot!(transcript);
+        });
+    });
+    assert!(count >= 11, "only {count} hostile fixtures");
     let requests = runtime.block_on(emulator.requests());
     assert!(
         requests.is_empty(),
