@@ -4,6 +4,7 @@
 //! the files is reported at once, each with file, line and column, what was expected and the
 //! closest valid name. Reads only the files and the environment: never the network.
 
+pub mod chars;
 pub mod interpolate;
 pub mod merge;
 pub mod parse;
