@@ -277,6 +277,10 @@ impl Builder {
         let mut message = format!("invalid YAML: {info}");
         if info.contains("tabs") {
             message.push_str("; indent with spaces");
+        } else if info.contains("recursion limit") {
+            message.push_str(&format!(
+                " (nesting far deeper than {MAX_DEPTH} levels; a webhook config needs at most 6)"
+            ));
         } else if info.contains("simple key") {
             message.push_str(&format!(
                 " (a key ends with `:` on its own line, within {MAX_KEY_CHARS} characters)"
