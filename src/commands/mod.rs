@@ -115,10 +115,18 @@ pub(crate) fn report(err: &anyhow::Error, printer: &Printer) {
         );
     match config {
         Some(config) => {
-            for problem in &config.problems {
+            // Bounded output: a hostile file can hold a hundred thousand problems.
+            for problem in config
+                .problems
+                .iter()
+                .take(crate::config::problem::MAX_SHOWN)
+            {
                 printer.error(&problem.to_string());
             }
             let count = config.problems.len();
+            if let Some(line) = crate::config::problem::not_shown(count) {
+                printer.error(&line);
+            }
             printer.error(&format!(
                 "{count} problem{} in the config; nothing was changed",
                 if count == 1 { "" } else { "s" }

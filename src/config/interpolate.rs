@@ -1,8 +1,11 @@
 //! `${VAR}` and `${VAR:-default}` in string values (product.md, "Desired state"): substituted
 //! after parsing, whatever the quoting, never in keys; `$${` writes a literal `${`. A value
 //! that took anything from the environment is sensitive: output shows `(from $VAR)`, never the
-//! value. A default that was used is not sensitive. Pure: the environment is a function.
+//! value. A default that was used is not sensitive. A substituted value is never read again
+//! (a `${` inside it stays as it is), and it may not grow past `MAX_VALUE_CHARS`. Pure: the
+//! environment is a function.
 
+use super::parse::MAX_VALUE_CHARS;
 use crate::model::Text;
 
 /// What is wrong with a value's interpolation.
@@ -11,15 +14,36 @@ pub enum InterpolationError {
     Unset(String),
     Unterminated,
     BadName(String),
+    /// A default that holds a reference: `${A:-${B}}`, which would otherwise read as the
+    /// default `${B` followed by a `}`.
+    NestedDefault(String),
+    /// Substituting these variables made the value longer than `MAX_VALUE_CHARS`.
+    TooLong(Vec<String>),
 }
 
 impl std::fmt::Display for InterpolationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            InterpolationError::Unset(var) => write!(
+            InterpolationError::Unset(var) => {
+                let var = crate::config::yaml::abbreviate(var);
+                write!(
+                    f,
+                    "the environment variable `{var}` is not set; set it, or give a default with `${{{var}:-default}}`"
+                )
+            }
+            InterpolationError::NestedDefault(var) => write!(
                 f,
-                "the environment variable `{var}` is not set; set it, or give a default with `${{{var}:-default}}`"
+                "the default of `${{{}:-...}}` holds `${{`: a default is plain text and references cannot be nested; write the default out",
+                crate::config::yaml::abbreviate(var)
             ),
+            InterpolationError::TooLong(vars) => {
+                let vars: Vec<String> = vars.iter().map(|v| format!("${v}")).collect();
+                write!(
+                    f,
+                    "with {} substituted, the value has more than {MAX_VALUE_CHARS} characters; at most {MAX_VALUE_CHARS} are allowed: check the variable",
+                    vars.join(", ")
+                )
+            }
             InterpolationError::Unterminated => {
                 write!(
                     f,
@@ -87,6 +111,9 @@ pub fn interpolate(
         if !valid_name(name) {
             return Err(InterpolationError::BadName(inner.to_owned()));
         }
+        if default.is_some_and(|d| d.contains("${")) {
+            return Err(InterpolationError::NestedDefault(name.to_owned()));
+        }
         match (lookup(name), default) {
             (Some(found), Some(default)) if found.is_empty() => value.push_str(default),
             (Some(found), _) => {
@@ -98,9 +125,17 @@ pub fn interpolate(
             (None, Some(default)) => value.push_str(default),
             (None, None) => return Err(InterpolationError::Unset(name.to_owned())),
         }
+        // Bytes bound characters from above: stop as soon as the value is surely too long,
+        // before a large variable referenced many times fills the memory.
+        if value.len() > 4 * MAX_VALUE_CHARS {
+            return Err(InterpolationError::TooLong(from_env));
+        }
         rest = &after[end + 1..];
     }
     value.push_str(rest);
+    if !from_env.is_empty() && value.chars().count() > MAX_VALUE_CHARS {
+        return Err(InterpolationError::TooLong(from_env));
+    }
     // A sensitive value keeps its template, so a saved plan can hold `${VAR}` instead of it.
     let template = (!from_env.is_empty()).then(|| raw.to_owned());
     Ok(Text {
@@ -166,6 +201,42 @@ mod tests {
         assert_eq!(run("${HOST"), Err(InterpolationError::Unterminated));
         assert_eq!(run("${1X}"), Err(InterpolationError::BadName("1X".into())));
         assert_eq!(run("${}"), Err(InterpolationError::BadName(String::new())));
+    }
+
+    #[test]
+    fn a_substituted_value_is_not_read_again_and_cannot_grow_without_bound() {
+        let env = |name: &str| match name {
+            "INNER" => Some("${HOST}".to_owned()),
+            "BIG" => Some("x".repeat(4_000)),
+            _ => None,
+        };
+        let text = interpolate("a/${INNER}", &env).unwrap();
+        assert_eq!(text.value, "a/${HOST}");
+        assert_eq!(
+            interpolate(&"${BIG}".repeat(3), &env),
+            Err(InterpolationError::TooLong(vec!["BIG".into()]))
+        );
+        assert_eq!(
+            interpolate(&"${BIG}".repeat(1000), &env),
+            Err(InterpolationError::TooLong(vec!["BIG".into()]))
+        );
+        assert_eq!(
+            interpolate(&"${BIG}".repeat(2), &env).unwrap().value.len(),
+            8_000
+        );
+    }
+
+    #[test]
+    fn a_reference_in_a_default_is_refused_not_half_read() {
+        assert_eq!(
+            run("${MISSING:-${HOST}}"),
+            Err(InterpolationError::NestedDefault("MISSING".into()))
+        );
+        assert_eq!(
+            run("${MISSING:-$${HOST}}"),
+            Err(InterpolationError::NestedDefault("MISSING".into())),
+            "an escape inside a default is not read either"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the files is reported at once, each with file, line and column, what was expected and the
 //! closest valid name. Reads only the files and the environment: never the network.
 
+pub mod chars;
 pub mod interpolate;
 pub mod merge;
 pub mod parse;
@@ -25,10 +26,31 @@ pub fn load(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Desired, ConfigError> {
     let files = sources::discover(inputs).map_err(|problems| ConfigError { problems })?;
+    load_sources(files.iter().map(|path| sources::read(path)), lookup)
+}
+
+/// Loads the config from files already in memory, each a name (for messages) and its bytes,
+/// in order, exactly as `load` reads files once it has their bytes. For tools and fuzzing.
+pub fn load_bytes(
+    files: &[(&str, &[u8])],
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Desired, ConfigError> {
+    load_sources(
+        files
+            .iter()
+            .map(|(name, bytes)| sources::decode(name, bytes)),
+        lookup,
+    )
+}
+
+fn load_sources(
+    sources: impl Iterator<Item = Result<sources::Source, Problem>>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Desired, ConfigError> {
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
-    for path in files {
-        let source = match sources::read(&path) {
+    for source in sources {
+        let source = match source {
             Ok(source) => source,
             Err(problem) => {
                 problems.push(problem);

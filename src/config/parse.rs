@@ -2,8 +2,11 @@
 //! fields (with the closest valid name), wrong types, missing required fields, bad values
 //! (version, urls, emails, names), env references. It reads one file; `merge` combines files.
 
+use std::collections::BTreeMap;
+
+use super::chars;
 use super::interpolate::interpolate;
-use super::problem::Problem;
+use super::problem::{Problem, mask_url};
 use super::yaml::{Key, Kind, Loc, Node, Scalar, Style, Typed, join};
 use crate::api::rules::{is_valid_email, is_valid_webhook_url};
 use crate::model::{DesiredWebhook, Located, Origin, Prune, Text};
@@ -24,8 +27,13 @@ pub const WEBHOOK_FIELDS: &[&str] = &[
     "renamedFrom",
 ];
 
-/// A string value may have at most this many characters.
+/// A string value may have at most this many characters, as written and once interpolated.
 pub const MAX_VALUE_CHARS: usize = 10_000;
+
+/// The values of one file that came from the environment may add up to at most this many
+/// bytes, so references to a large variable cannot multiply it (`events: [${BIG}, ${BIG}, ...]`)
+/// beyond what a config could hold.
+pub const MAX_FROM_ENV_BYTES: usize = 1024 * 1024;
 
 /// The marker the tool appends to descriptions; a description must not carry one itself.
 const MARKER_PREFIX: &str = "[managed-by:";
@@ -50,6 +58,8 @@ pub struct Walker<'a> {
     file: &'a str,
     lookup: &'a dyn Fn(&str) -> Option<String>,
     pub problems: Vec<Problem>,
+    /// Bytes of the values taken from the environment so far (see `MAX_FROM_ENV_BYTES`).
+    from_env_bytes: usize,
 }
 
 /// YAML's merge key, which YAML 1.2 (and this format) does not have.
@@ -109,16 +119,39 @@ fn email_trouble(email: &str) -> &'static str {
 
 /// Why a url that is not a valid webhook url is not, without quoting it.
 fn url_trouble(url: &str) -> &'static str {
-    if url.chars().any(char::is_whitespace) {
+    use url::ParseError;
+    if url.chars().any(char::is_control) {
+        "a url cannot contain line breaks or control characters"
+    } else if url.chars().any(char::is_whitespace) {
         "a url cannot contain spaces"
     } else if !url.contains("://") {
-        "it has no scheme; a webhook url starts with `https://` (or `http://`)"
+        match scheme_without_slashes(url) {
+            Some(scheme)
+                if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") =>
+            {
+                "its scheme is not followed by `://`"
+            }
+            Some(_) => "only `https://` and `http://` urls can receive webhooks",
+            None => "it has no scheme; a webhook url starts with `https://` (or `http://`)",
+        }
     } else if !url.split("://").next().is_some_and(|scheme| {
         scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
     }) {
         "only `https://` and `http://` urls can receive webhooks"
+    } else if password_needs_encoding(url) {
+        "its user or password holds `/`, `?` or `#`, which must be percent-encoded there (`%2F`, `%3F`, `%23`)"
     } else {
-        "it has no host after `://`"
+        match url::Url::parse(url) {
+            Err(ParseError::InvalidPort) => "its port is not a number from 0 to 65535",
+            Err(ParseError::InvalidIpv6Address) => {
+                "its IPv6 address is not valid (a zone such as `%eth0` cannot be used)"
+            }
+            Err(ParseError::InvalidIpv4Address) => "its IPv4 address is not valid",
+            Err(ParseError::InvalidDomainCharacter | ParseError::IdnaError) => {
+                "its host name has a character a host name cannot have"
+            }
+            _ => "it has no host after `://`",
+        }
     }
 }
 
@@ -132,6 +165,7 @@ impl<'a> Walker<'a> {
             file,
             lookup,
             problems: Vec::new(),
+            from_env_bytes: 0,
         }
     }
 
@@ -205,7 +239,10 @@ impl<'a> Walker<'a> {
                 self.problem_with_help(
                     key.loc,
                     &join(path, &key.name),
-                    format!("unknown field `{}`; {expected}", key.name),
+                    format!(
+                        "unknown field `{}`; {expected}",
+                        super::yaml::abbreviate(&key.name)
+                    ),
                     help,
                 );
             }
@@ -265,8 +302,23 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// A string value, interpolated.
+    /// A string value, interpolated: one line of visible characters (urls, emails, names).
     fn text(&mut self, node: &Node, path: &str) -> Option<Text> {
+        self.string(node, path, chars::first_hidden)
+    }
+
+    /// Free text (a description): line breaks, tabs and emoji are fine; control characters
+    /// and bidirectional controls are not.
+    fn prose(&mut self, node: &Node, path: &str) -> Option<Text> {
+        self.string(node, path, chars::first_hidden_in_prose)
+    }
+
+    fn string(
+        &mut self,
+        node: &Node,
+        path: &str,
+        hidden: fn(&str) -> Option<char>,
+    ) -> Option<Text> {
         let Kind::Scalar(scalar) = &node.kind else {
             self.problem(
                 node.loc,
@@ -292,13 +344,45 @@ impl<'a> Walker<'a> {
             );
             return None;
         }
-        match interpolate(raw, self.lookup) {
-            Ok(text) => Some(text),
+        let text = match interpolate(raw, self.lookup) {
+            Ok(text) => text,
             Err(err) => {
                 self.problem(node.loc, path, err.to_string());
-                None
+                return None;
+            }
+        };
+        if text.is_sensitive() {
+            let before = self.from_env_bytes;
+            self.from_env_bytes = before.saturating_add(text.value.len());
+            if self.from_env_bytes > MAX_FROM_ENV_BYTES {
+                // Said once, at the value that went over; the file fails either way.
+                if before <= MAX_FROM_ENV_BYTES {
+                    self.problem(node.loc, path, format!(
+                        "the values taken from the environment in this file add up to more than {MAX_FROM_ENV_BYTES} bytes (here {}); a config is far smaller: check the variables it uses",
+                        text.shown()
+                    ));
+                }
+                return None;
             }
         }
+        if let Some(c) = hidden(&text.value) {
+            let whose = if text.is_sensitive() {
+                format!("the value {}", text.shown())
+            } else {
+                "the value".to_owned()
+            };
+            self.problem(
+                node.loc,
+                path,
+                format!(
+                    "{whose} contains {} ({}), which does not show as written: remove it",
+                    chars::code_point(c),
+                    hidden_kind(c)
+                ),
+            );
+            return None;
+        }
+        Some(text)
     }
 
     /// A non-empty string.
@@ -390,17 +474,16 @@ impl<'a> Walker<'a> {
             );
             return None;
         };
-        // Each name with its index in the list, for "already listed as events[0]".
-        let mut names: Vec<(usize, Located<Text>)> = Vec::new();
+        // Each name with its index in the list, for "already listed as events[0]"; a map, so a
+        // list of a hundred thousand names is not a hundred thousand scans.
+        let mut names: Vec<Located<Text>> = Vec::new();
+        let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
             match self.name(item, &item_path, what) {
                 Some(name) => {
-                    if let Some((first, _)) = names
-                        .iter()
-                        .find(|(_, n)| n.value.value == name.value.value)
-                    {
+                    if let Some(first) = first_index.get(&name.value.value) {
                         let message = format!(
                             "`{}` is already listed as {}[{first}]; list each {what} once",
                             name.value.shown(),
@@ -408,13 +491,14 @@ impl<'a> Walker<'a> {
                         );
                         self.problem(item.loc, &item_path, message);
                     } else {
-                        names.push((i, name));
+                        first_index.insert(name.value.value.clone(), i);
+                        names.push(name);
                     }
                 }
                 None => ok = false,
             }
         }
-        ok.then(|| names.into_iter().map(|(_, name)| name).collect())
+        ok.then_some(names)
     }
 
     /// The whole file.
@@ -627,7 +711,7 @@ impl<'a> Walker<'a> {
                 .filter(|url| self.webhook_url(url, node.loc, &here("url"))),
         };
         let description = field(entries, "description").map_or_else(|| Some(Text::default()), |node| {
-            let text = self.text(node, &here("description"))?;
+            let text = self.prose(node, &here("description"))?;
             if text.value.contains(MARKER_PREFIX) {
                 self.problem(node.loc, &here("description"), format!(
                     "a description cannot contain `{MARKER_PREFIX}`: the tool writes its ownership marker there"
@@ -713,21 +797,23 @@ impl<'a> Walker<'a> {
             return true;
         }
         let trouble = url_trouble(&url.value);
-        let help = if url.is_sensitive() {
-            let vars: Vec<String> = url.from_env.iter().map(|v| format!("${v}")).collect();
-            format!("check {}: {trouble}", vars.join(", "))
-        } else {
-            let fixed = format!("https://{}", url.value);
-            if !url.value.contains("://") && is_valid_webhook_url(&fixed) {
-                format!("did you mean `{fixed}`?")
-            } else {
-                trouble.to_owned()
-            }
-        };
+        // Shown masked (whether it parses or not), then shortened: shortening first could
+        // cut a password before the `@` that marks it.
         let shown = if url.is_sensitive() {
             url.shown()
         } else {
-            crate::api::endpoint::masked(&url.value)
+            abbreviate_url(&mask_url(&url.value))
+        };
+        let help = if url.is_sensitive() {
+            let vars: Vec<String> = url.from_env.iter().map(|v| format!("${v}")).collect();
+            format!("check {}: {trouble}", vars.join(", "))
+        } else if !url.value.contains("://")
+            && scheme_without_slashes(&url.value).is_none()
+            && is_valid_webhook_url(&format!("https://{}", url.value))
+        {
+            format!("did you mean `https://{shown}`?")
+        } else {
+            trouble.to_owned()
         };
         self.problem_with_help(
             loc,
@@ -739,6 +825,49 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// The scheme of a url written without `://` (`data:...`, `mailto:...`, `https:\\host`), if
+/// it seems to have one: a name before a `:` that is not a host name (no dot), a port (digits
+/// follow) or a user (an `@` follows before any `/`).
+fn scheme_without_slashes(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once(':')?;
+    let named = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-'));
+    let port = rest.starts_with(|c: char| c.is_ascii_digit());
+    let user = rest
+        .split('/')
+        .next()
+        .is_some_and(|head| head.contains('@'));
+    (named && !port && !user).then_some(scheme)
+}
+
+/// Whether a url that does not parse has an `@` after its authority seems to end, with a `:`
+/// before: the mark of a password holding `/`, `?` or `#` unencoded.
+fn password_needs_encoding(url: &str) -> bool {
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(end);
+    !authority.contains('@')
+        && authority.contains(':')
+        && after.contains('@')
+        && url::Url::parse(url).is_err()
+}
+
+/// A url for a message: at most 200 characters (a url may have 10,000).
+fn abbreviate_url(url: &str) -> String {
+    let mut chars = url.chars();
+    let short: String = chars.by_ref().take(200).collect();
+    if chars.next().is_some() {
+        format!("{short}...")
+    } else {
+        short
+    }
+}
+
 /// What is wrong with an organization slug or webhook name written as a key, if anything.
 fn bad_name(name: &str, what: &str) -> Option<String> {
     if name.trim().is_empty() {
@@ -746,7 +875,27 @@ fn bad_name(name: &str, what: &str) -> Option<String> {
     } else if name.trim() != name {
         Some(format!("{what} cannot start or end with spaces"))
     } else {
-        None
+        chars::first_hidden(name).map(|c| {
+            format!(
+                "{what} cannot contain {} ({}): it does not show, so two names that look the same would differ",
+                chars::code_point(c),
+                hidden_kind(c)
+            )
+        })
+    }
+}
+
+/// What a character that does not show is, for messages.
+fn hidden_kind(c: char) -> &'static str {
+    match c {
+        '\n' | '\r' | '\u{85}' => "a line break",
+        '\t' => "a tab",
+        '\u{2028}' | '\u{2029}' => "a line or paragraph separator",
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            "a bidirectional control, which reorders the text around it"
+        }
+        c if c.is_control() => "a control character",
+        _ => "an invisible character",
     }
 }
 
@@ -912,6 +1061,63 @@ mod tests {
         );
         assert_eq!(url_trouble("https://"), "it has no host after `://`");
         assert_eq!(url_trouble("https://a b"), "a url cannot contain spaces");
+        assert_eq!(
+            url_trouble("https://x.example:99999/"),
+            "its port is not a number from 0 to 65535"
+        );
+        assert!(url_trouble("https://u:p/w@x.example/").starts_with("its user or password holds"));
+        assert!(url_trouble("http://[fe80::1%25eth0]/").starts_with("its IPv6 address"));
+        assert_eq!(
+            url_trouble("data:text/html,x"),
+            "only `https://` and `http://` urls can receive webhooks"
+        );
+        assert_eq!(
+            url_trouble("https:\\\\evil.example"),
+            "its scheme is not followed by `://`"
+        );
+        for no_scheme in ["pim.example/h", "localhost:8080/h", "u:p@pim.example/h"] {
+            assert!(
+                url_trouble(no_scheme).starts_with("it has no scheme"),
+                "{no_scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_from_the_environment_have_a_budget_per_file() {
+        let refs: Vec<String> = (0..300).map(|i| format!("\"${{BIG}}{i}\"")).collect();
+        let refs = refs.join(", ");
+        let text = webhook(&format!("url: https://x.example/h\nevents: [{refs}]"));
+        let tree = yaml::parse(&text);
+        let lookup = |name: &str| (name == "BIG").then(|| "x".repeat(5_000));
+        let mut walker = Walker::new("f.yaml", &lookup);
+        walker.file(&tree.root.unwrap());
+        assert_eq!(walker.problems.len(), 1, "said once");
+        assert!(
+            walker.problems[0]
+                .message
+                .starts_with("the values taken from the environment in this file add up to more than 1048576 bytes (here (from $BIG))"),
+            "{:?}",
+            walker.problems
+        );
+    }
+
+    #[test]
+    fn hidden_characters_are_refused_in_names_and_values_but_not_emoji_in_prose() {
+        let found = problems(&webhook(
+            "url: https://x.example/h\nevents: [\"a.b\\u200b\"]\ndescription: \"ok 👩\\u200d💻\\n\\tfine\"",
+        ));
+        assert_eq!(
+            found,
+            [
+                "7:18 organizations.acme.webhooks.w.events[0]: the value contains U+200B (an invisible character), which does not show as written: remove it"
+            ]
+        );
+        let found = problems("version: 1\norganizations:\n  \"acme\\u202e\": {}\n");
+        assert!(
+            found[0].contains("cannot contain U+202E (a bidirectional control"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! `organizations.acme-3d.webhooks.pim-sync.events[1]`), what was expected, and the closest
 //! valid name when there is one. All problems of a load are reported together, sorted.
 //! A problem never shows the password part of a url (product.md: "always masked"), even one
-//! written in the file or in a url too broken to parse.
+//! written in the file or in a url too broken to parse, and shows control and invisible
+//! characters escaped. However many problems there are, at most `MAX_SHOWN` are printed.
 
 use std::fmt;
 
+use super::chars::escaped;
 use crate::model::Origin;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,13 +22,14 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.origin)?;
+        // Every part may hold text from the files (a file name too), so every part is escaped.
+        write!(f, "{}: ", escaped(&self.origin.to_string()))?;
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", escaped(&self.path))?;
         }
-        f.write_str(&mask_url_passwords(&self.message))?;
+        f.write_str(&escaped(&mask_url_passwords(&self.message)))?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {}", mask_url_passwords(help))?;
+            write!(f, "\n  help: {}", escaped(&mask_url_passwords(help)))?;
         }
         Ok(())
     }
@@ -46,21 +49,55 @@ pub fn mask_url_passwords(text: &str) -> String {
             .find(['/', '?', '#', '`', '"', '\'', '\n'])
             .unwrap_or(tail.len());
         let authority = &tail[..end];
-        match authority.rfind('@').and_then(|at| {
-            let colon = authority[..at].find(':')?;
-            Some((colon, at))
-        }) {
-            Some((colon, at)) => {
-                out.push_str(&authority[..=colon]);
-                out.push_str("****");
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
+        // A password may itself hold `/`, `?` or `#` (unencoded, so the url does not parse):
+        // then its `@` comes after where the authority seemed to end. Until the quoting
+        // resumes, take the last `@`; masking a port and a path by mistake is the safe error.
+        let quoted = tail.find(['`', '"', '\'', '\n']).unwrap_or(tail.len());
+        let userinfo_end = authority.rfind('@').or_else(|| {
+            authority
+                .contains(':')
+                .then(|| tail[..quoted].rfind('@'))
+                .flatten()
+        });
+        if let Some((colon, at)) = userinfo_end.and_then(|at| Some((tail[..at].find(':')?, at))) {
+            out.push_str(&tail[..=colon]);
+            out.push_str("****");
+            rest = &tail[at..];
+        } else {
+            out.push_str(authority);
+            rest = &tail[end..];
         }
-        rest = &tail[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// One url value as a message may show it: the password masked, `****`, whether the url
+/// parses or not, and with or without a scheme (`user:password@host/path`). Everything from
+/// the scheme (or the start) up to the last `@` is taken for the user information, so a
+/// password holding `/`, `#`, `@` or a quote is masked whole.
+pub fn mask_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |at| at + 3);
+    let Some(at) = url[start..].rfind('@').map(|at| start + at) else {
+        return url.to_owned();
+    };
+    match url[start..at].find(':') {
+        Some(colon) => format!("{}****{}", &url[..=start + colon], &url[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// At most this many problems are printed; the count of the others follows them.
+pub const MAX_SHOWN: usize = 100;
+
+/// The line after the printed problems when some were left out, if any were.
+pub fn not_shown(count: usize) -> Option<String> {
+    (count > MAX_SHOWN).then(|| {
+        format!(
+            "... and {} more problems, not shown; fix the ones above first",
+            count - MAX_SHOWN
+        )
+    })
 }
 
 /// Every problem of the config; the load's error.
@@ -71,10 +108,13 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for problem in &self.problems {
+        for problem in self.problems.iter().take(MAX_SHOWN) {
             writeln!(f, "{problem}")?;
         }
         let count = self.problems.len();
+        if let Some(line) = not_shown(count) {
+            writeln!(f, "{line}")?;
+        }
         write!(
             f,
             "{count} problem{} in the config; nothing was changed",
@@ -98,6 +138,54 @@ mod tests {
             "a http://u:****@h/x?y=a@b and ftp://user@host"
         );
         assert_eq!(mask_url_passwords("no url, a@b.co: 1"), "no url, a@b.co: 1");
+        assert_eq!(
+            mask_url_passwords("found `https://deploy:hunt/er#2@pim.acme.example/hooks`"),
+            "found `https://deploy:****@pim.acme.example/hooks`"
+        );
+        assert_eq!(
+            mask_url_passwords("`https://host:8443/path` and `https://host/@me`"),
+            "`https://host:8443/path` and `https://host/@me`"
+        );
+    }
+
+    #[test]
+    fn a_url_value_is_masked_whatever_its_password_holds() {
+        for (url, shown) in [
+            (
+                "https://deploy:hunt/er#2@pim.acme.example/h",
+                "https://deploy:****@pim.acme.example/h",
+            ),
+            (
+                "deploy:hunter2@pim.acme.example",
+                "deploy:****@pim.acme.example",
+            ),
+            ("https://u:p@ss`w@h x/y", "https://u:****@h x/y"),
+            (
+                "https://pim.acme.example@evil.example/",
+                "https://pim.acme.example@evil.example/",
+            ),
+            ("https://pim.acme.example/a", "https://pim.acme.example/a"),
+        ] {
+            assert_eq!(mask_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_problem_escapes_control_characters_wherever_they_are() {
+        let problem = Problem {
+            origin: Origin {
+                file: "a\nb.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            path: String::new(),
+            message: "unknown field `x\nerror: forged\u{1b}[2J`".into(),
+            help: Some("\u{202e}".into()),
+        };
+        assert_eq!(
+            problem.to_string(),
+            "a\\u{a}b.yaml:1:1: unknown field `x\\u{a}error: forged\\u{1b}[2J`\n  help: \\u{202e}"
+        );
     }
 
     #[test]

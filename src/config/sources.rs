@@ -1,6 +1,8 @@
 //! Which files make up the config (product.md, "Inputs"): `-f FILE` (repeatable), `-f DIR`
 //! (its `*.yaml`/`*.yml`, not recursive, no dotfiles, sorted), or `./vntana-webhooks.yaml`;
-//! and reading them as UTF-8 text without NUL bytes, within a size limit.
+//! and reading them as UTF-8 text without NUL bytes, within a size limit. Only regular files
+//! are read, and never more than the limit: a FIFO, a device such as `/dev/zero` or a file that
+//! grows is a problem, not a hang. Bytes already in memory are decoded by the same rules.
 
 use std::path::{Path, PathBuf};
 
@@ -75,13 +77,12 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    // Each file once, however it was named; one set, so thousands of files stay quick.
+    let mut seen = std::collections::BTreeSet::new();
     let mut unique: Vec<PathBuf> = Vec::new();
     for file in files {
         let canonical = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
-        if !unique
-            .iter()
-            .any(|u| std::fs::canonicalize(u).unwrap_or_else(|_| u.clone()) == canonical)
-        {
+        if seen.insert(canonical) {
             unique.push(file);
         }
     }
@@ -98,7 +99,10 @@ fn directory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         let yaml = Path::new(name)
             .extension()
             .is_some_and(|e| e == "yaml" || e == "yml");
-        if yaml && !name.starts_with('.') && path.is_file() {
+        // Not recursive: a subdirectory is skipped, whatever its name. Anything else named
+        // `*.yaml` is the user's config, so a broken link, a FIFO or a device is read (and
+        // refused with a reason) rather than silently left out.
+        if yaml && !name.starts_with('.') && !path.is_dir() {
             found.push(path);
         }
     }
@@ -123,19 +127,78 @@ fn hidden_yaml(dir: &Path) -> Vec<String> {
     hidden
 }
 
-/// Reads a config file as UTF-8 text: no NUL bytes, at most `MAX_FILE_BYTES`.
+/// Reads a config file as UTF-8 text: a regular file, no NUL bytes, at most `MAX_FILE_BYTES`.
 pub fn read(path: &Path) -> Result<Source, Problem> {
+    use std::io::Read;
+
     let name = path.display().to_string();
-    let size = std::fs::metadata(path)
-        .map_err(|err| problem(&name, format!("cannot read: {err}")))?
-        .len();
-    if size > MAX_FILE_BYTES {
+    let cannot_read = |err: std::io::Error| {
+        let message = if err.kind() == std::io::ErrorKind::NotFound {
+            // `metadata` follows links: the name is there, what it points to is not.
+            "cannot read: it is a symbolic link to nothing (a broken link)".to_owned()
+        } else {
+            format!("cannot read: {err}")
+        };
+        problem(&name, message)
+    };
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
+    if !meta.is_file() {
+        // Opening a FIFO blocks and a device never ends: refuse before opening.
         return Err(problem(
             &name,
-            format!("the file has {size} bytes; a config file may have at most {MAX_FILE_BYTES}"),
+            format!(
+                "cannot read: it is {}, not a regular file; a config is a file of YAML text",
+                file_kind(&meta)
+            ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|err| problem(&name, format!("cannot read: {err}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(&name, meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot_read)?;
+    decode(&name, &bytes)
+}
+
+fn too_large(name: &str, size: u64) -> Problem {
+    problem(
+        name,
+        format!("the file has {size} bytes; a config file may have at most {MAX_FILE_BYTES}"),
+    )
+}
+
+/// What a file that is not a regular file is, for the message.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Decodes one config file's bytes, named `name` in messages: at most `MAX_FILE_BYTES`, UTF-8
+/// without NUL bytes; a leading byte order mark is dropped.
+pub fn decode(name: &str, bytes: &[u8]) -> Result<Source, Problem> {
+    let size = bytes.len() as u64;
+    if size > MAX_FILE_BYTES {
+        return Err(too_large(name, size));
+    }
     let at = |offset: usize, message: String| {
         let before = &bytes[..offset];
         let line = before.split(|b| *b == b'\n').count();
@@ -149,7 +212,7 @@ pub fn read(path: &Path) -> Result<Source, Problem> {
             + 1;
         Problem {
             origin: Origin {
-                file: name.clone(),
+                file: name.to_owned(),
                 line,
                 column,
             },
@@ -158,23 +221,39 @@ pub fn read(path: &Path) -> Result<Source, Problem> {
             help: None,
         }
     };
-    let text = match String::from_utf8(bytes.clone()) {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(problem(
+            name,
+            "the file is UTF-16 text (it starts with a UTF-16 byte order mark); save it as UTF-8"
+                .to_owned(),
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
             return Err(at(
-                err.utf8_error().valid_up_to(),
-                "the file is not UTF-8 text".to_owned(),
+                err.valid_up_to(),
+                "the file is not UTF-8 text: this byte is not part of a UTF-8 character; save the file as UTF-8".to_owned(),
             ));
         }
     };
     if let Some(offset) = text.find('\0') {
-        return Err(at(offset, "the file contains a NUL byte".to_owned()));
+        // Every other byte NUL: ASCII written as UTF-16 without its byte order mark.
+        let utf16 = bytes.len() >= 8
+            && (bytes[..8].iter().step_by(2).all(|b| *b == 0)
+                || bytes[1..8].iter().step_by(2).all(|b| *b == 0));
+        let message = if utf16 {
+            "the file contains NUL bytes between its characters: it is UTF-16 text; save it as UTF-8"
+        } else {
+            "the file contains a NUL byte; a config is text: remove it"
+        };
+        return Err(at(offset, message.to_owned()));
     }
-    let text = text
-        .strip_prefix('\u{feff}')
-        .map(str::to_owned)
-        .unwrap_or(text);
-    Ok(Source { name, text })
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).to_owned();
+    Ok(Source {
+        name: name.to_owned(),
+        text,
+    })
 }
 
 #[cfg(test)]
@@ -219,6 +298,40 @@ mod tests {
         assert_eq!(missing[0].message, "no such file or directory");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused_before_it_is_read() {
+        let problem = read(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(
+            problem.message,
+            "cannot read: it is a device, not a regular file; a config is a file of YAML text"
+        );
+    }
+
+    #[test]
+    fn bytes_in_memory_are_decoded_by_the_file_rules() {
+        let utf16: Vec<u8> = "version: 1\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(
+            decode("a.yaml", &utf16)
+                .unwrap_err()
+                .message
+                .contains("UTF-16"),
+            "UTF-16 without a byte order mark is named"
+        );
+        let big = vec![b'#'; usize::try_from(MAX_FILE_BYTES).unwrap() + 1];
+        assert!(
+            decode("a.yaml", &big)
+                .unwrap_err()
+                .message
+                .starts_with("the file has 1048577 bytes")
+        );
+        let bom = decode("a.yaml", b"\xef\xbb\xbfversion: 1\n").unwrap();
+        assert_eq!(bom.text, "version: 1\n");
+    }
+
     #[test]
     fn invalid_utf8_and_nul_bytes_are_located() {
         let dir = tempfile::tempdir().unwrap();
@@ -229,7 +342,7 @@ mod tests {
         std::fs::write(&bad, b"version: 1\n\0").unwrap();
         assert_eq!(
             read(&bad).unwrap_err().message,
-            "the file contains a NUL byte"
+            "the file contains a NUL byte; a config is text: remove it"
         );
     }
 }

@@ -2,14 +2,15 @@
 //! nodes that remember their line and column, so every later problem can name its place.
 //! It owns YAML itself: syntax errors (the first one stops), duplicate keys, anchors and
 //! aliases (expanded within a budget, so an alias bomb is an error, not an OOM), nesting
-//! depth, one document per file. It knows nothing of the config format beyond the dotted
-//! paths (`organizations.acme-3d.prune`) its problems are named by.
+//! depth (aliases included), one YAML 1.2 document per file, no tags but `!!str`, keys that
+//! are names. It knows nothing of the config format beyond the dotted paths
+//! (`organizations.acme-3d.prune`) its problems are named by.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_saphyr::granit_parser::{
-    Event, Options, Parser, ScalarStyle, ScanError, Span, StructureStyle,
+    Event, Options, Parser, ScalarStyle, ScanError, Span, StructureStyle, Tag,
 };
 
 /// A position in a file: 1-based line and column.
@@ -141,8 +142,10 @@ impl Node {
     }
 }
 
-/// At most 40 characters of `text`, for messages.
+/// At most 40 characters of `text`, for messages; url passwords are masked first, so a cut
+/// cannot leave part of one without the `@` that marks it.
 pub fn abbreviate(text: &str) -> String {
+    let text = super::problem::mask_url_passwords(text);
     let mut chars = text.chars();
     let short: String = chars.by_ref().take(40).collect();
     if chars.next().is_some() {
@@ -176,6 +179,9 @@ pub fn join(path: &str, key: &str) -> String {
 /// they copy are counted against `MAX_NODES`.
 pub const MAX_DEPTH: usize = 32;
 pub const MAX_NODES: usize = 100_000;
+/// A key is a name (an organization slug, a webhook name, a field): at most this many
+/// characters, as YAML's own limit on implicit keys.
+pub const MAX_KEY_CHARS: usize = 1024;
 
 /// A problem of the YAML itself, with the config path where it was found (empty at the top).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +238,8 @@ struct Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: BTreeMap<usize, (Node, usize)>,
+    /// Each anchor's value, its size and its depth (see `size` and `depth`).
+    anchors: BTreeMap<usize, (Node, usize, usize)>,
     /// Values copied by aliases so far.
     copied: usize,
     documents: usize,
@@ -270,6 +277,14 @@ impl Builder {
         let mut message = format!("invalid YAML: {info}");
         if info.contains("tabs") {
             message.push_str("; indent with spaces");
+        } else if info.contains("recursion limit") {
+            message.push_str(&format!(
+                " (nesting far deeper than {MAX_DEPTH} levels; a webhook config needs at most 6)"
+            ));
+        } else if info.contains("simple key") {
+            message.push_str(&format!(
+                " (a key ends with `:` on its own line, within {MAX_KEY_CHARS} characters)"
+            ));
         } else if !info.contains("unclosed")
             && let Some(open) = self.stack.iter().rev().find(|f| f.flow)
             && open.loc.line < loc.line
@@ -289,6 +304,23 @@ impl Builder {
 
 fn problem(loc: Loc, path: String, message: String) -> YamlProblem {
     YamlProblem { loc, path, message }
+}
+
+/// A `%YAML` directive for another version than 1.2.
+fn not_yaml_1_2(loc: Loc, major: u32, minor: u32) -> YamlProblem {
+    // YAML 1.1 reads `yes`, `off` and `0777` differently; this reader is 1.2.
+    let why = if minor < 2 {
+        " (YAML 1.1 reads `yes`, `off` and `0777` as booleans and numbers; 1.2 as text)"
+    } else {
+        ""
+    };
+    problem(
+        loc,
+        String::new(),
+        format!(
+            "the file declares `%YAML {major}.{minor}`; vntana-webhooks reads YAML 1.2 only: remove the directive{why}"
+        ),
+    )
 }
 
 /// Marks every value of an alias's copy as reached through the alias at `line`.
@@ -311,6 +343,30 @@ fn through_alias(node: &mut Node, line: usize) {
     }
 }
 
+/// How many collections deep a node goes: 0 for a scalar.
+fn depth(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Scalar(_) => 0,
+        Kind::Seq(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Kind::Map(entries) => 1 + entries.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+    }
+}
+
+/// A tag as written (`!!binary`, `!secret`), for messages; and what it stands for when a
+/// `%TAG` directive gave `!!` another meaning than YAML's.
+fn written(tag: &Tag) -> String {
+    let (handle, suffix) = tag.original_parts();
+    let shown = format!("`{}`", abbreviate(&format!("{handle}{suffix}")));
+    if handle == "!!" && !tag.is_yaml_core_schema() {
+        format!(
+            "{shown} (a `%TAG` directive made it `{}`)",
+            abbreviate(&format!("{}{suffix}", tag.handle()))
+        )
+    } else {
+        shown
+    }
+}
+
 fn size(node: &Node) -> usize {
     match &node.kind {
         Kind::Scalar(_) => 1,
@@ -329,19 +385,31 @@ impl Builder {
             let (event, span) = next.map_err(|e| self.syntax(&e))?;
             let loc = Loc::of(&span);
             let node = match event {
+                Event::DocumentStart(_, Some(version))
+                    if (version.major, version.minor) != (1, 2) =>
+                {
+                    return Err(not_yaml_1_2(loc, version.major, version.minor));
+                }
                 Event::DocumentStart(..) => {
                     self.documents += 1;
                     if self.documents > 1 {
                         return Err(problem(
                             loc,
                             String::new(),
-                            "a second YAML document (`---`): put one document in each file"
+                            "a second YAML document (after `---` or `...`): put one document in each file"
                                 .to_owned(),
                         ));
                     }
                     continue;
                 }
                 Event::Scalar(text, style, anchor, tag) => {
+                    // `!!str` makes a value text; any other tag would ask for a type or an
+                    // object this format does not have (`!!binary`, `!!python/object`, `!x`).
+                    if let Some(tag) = tag.as_deref()
+                        && !tag.is_yaml_core_schema_tag("str")
+                    {
+                        return Err(self.tag(loc, tag));
+                    }
                     let tag = tag.map(|t| t.suffix().to_owned());
                     let style = match style {
                         ScalarStyle::Plain => Style::Plain,
@@ -359,11 +427,17 @@ impl Builder {
                     self.remember(anchor, &node);
                     node
                 }
-                Event::SequenceStart(style, anchor, _) => {
+                Event::SequenceStart(style, anchor, tag) => {
+                    if let Some(tag) = tag {
+                        return Err(self.tag(loc, &tag));
+                    }
                     self.open(loc, style, anchor, Content::Seq(Vec::new()))?;
                     continue;
                 }
-                Event::MappingStart(style, anchor, _) => {
+                Event::MappingStart(style, anchor, tag) => {
+                    if let Some(tag) = tag {
+                        return Err(self.tag(loc, &tag));
+                    }
                     let content = Content::Map {
                         entries: Vec::new(),
                         seen: BTreeMap::new(),
@@ -387,27 +461,7 @@ impl Builder {
                     self.remember(frame.anchor, &node);
                     node
                 }
-                Event::Alias(id) => {
-                    let Some((mut node, node_size)) = self.anchors.get(&id).cloned() else {
-                        return Err(problem(
-                            loc,
-                            self.child_path(),
-                            "an alias to an unknown anchor".to_owned(),
-                        ));
-                    };
-                    self.copied = self.copied.saturating_add(node_size);
-                    if self.copied > MAX_NODES {
-                        return Err(problem(
-                            loc,
-                            self.child_path(),
-                            format!(
-                                "aliases copy more than {MAX_NODES} values (an alias bomb?); a webhook config is far smaller"
-                            ),
-                        ));
-                    }
-                    through_alias(&mut node, loc.line);
-                    Node { loc, ..node }
-                }
+                Event::Alias(id) => self.alias(id, loc)?,
                 Event::UnresolvedAlias(name) => {
                     return Err(problem(
                         loc,
@@ -422,6 +476,41 @@ impl Builder {
             self.attach(node, &mut root);
         }
         Ok(root)
+    }
+
+    /// The copy an alias makes of its anchor's value, within the budgets of copied values and
+    /// of nesting.
+    fn alias(&mut self, id: usize, loc: Loc) -> Result<Node, YamlProblem> {
+        let Some((mut node, node_size, node_depth)) = self.anchors.get(&id).cloned() else {
+            // Unknown anchors come as `UnresolvedAlias`: this one is still open.
+            return Err(problem(
+                loc,
+                self.child_path(),
+                "an alias inside the value of its own anchor (a cycle): a value cannot contain itself".to_owned(),
+            ));
+        };
+        self.copied = self.copied.saturating_add(node_size);
+        if self.copied > MAX_NODES {
+            return Err(problem(
+                loc,
+                self.child_path(),
+                format!(
+                    "aliases copy more than {MAX_NODES} values (an alias bomb?); a webhook config is far smaller"
+                ),
+            ));
+        }
+        // A copy nests as deep as its anchor's value, wherever it lands.
+        if self.stack.len() + node_depth > MAX_DEPTH {
+            return Err(problem(
+                loc,
+                String::new(),
+                format!(
+                    "nesting deeper than {MAX_DEPTH} levels through this alias; a webhook config needs at most 6"
+                ),
+            ));
+        }
+        through_alias(&mut node, loc.line);
+        Ok(Node { loc, ..node })
     }
 
     /// Puts a finished node into its parent (or makes it the root).
@@ -477,29 +566,49 @@ impl Builder {
         }
     }
 
-    /// A mapping key must be a scalar.
+    /// A mapping key must be a name: a scalar that is not null, of at most `MAX_KEY_CHARS`.
     fn key(&mut self, node: Node) -> Option<Key> {
-        if let Kind::Scalar(scalar) = node.kind {
-            Some(Key {
-                name: scalar.text,
-                loc: node.loc,
-            })
-        } else {
-            let path = self
-                .stack
-                .last()
-                .map(|f| f.path.clone())
-                .unwrap_or_default();
-            self.problems.push(YamlProblem {
-                loc: node.loc,
-                path,
-                message: format!(
-                    "a key must be a name, found {} (complex `? ` keys are not part of the format)",
-                    node.describe()
-                ),
-            });
-            None
-        }
+        let loc = node.loc;
+        let message = match node.kind {
+            Kind::Scalar(scalar) if scalar.typed() == Typed::Null => format!(
+                "a key must be a name, found nothing (null); quote it (`\"{}\":`) if it is one",
+                scalar.text
+            ),
+            Kind::Scalar(scalar) if scalar.text.chars().count() > MAX_KEY_CHARS => format!(
+                "a key of {} characters (`{}`); a key is a name of at most {MAX_KEY_CHARS}",
+                scalar.text.chars().count(),
+                abbreviate(&scalar.text)
+            ),
+            Kind::Scalar(scalar) => {
+                return Some(Key {
+                    name: scalar.text,
+                    loc,
+                });
+            }
+            kind => format!(
+                "a key must be a name, found {} (complex `? ` keys are not part of the format)",
+                Node { kind, loc }.describe()
+            ),
+        };
+        let path = self
+            .stack
+            .last()
+            .map(|f| f.path.clone())
+            .unwrap_or_default();
+        self.problems.push(YamlProblem { loc, path, message });
+        None
+    }
+
+    /// A tag other than `!!str`: the file asks for something this format does not have.
+    fn tag(&self, loc: Loc, tag: &Tag) -> YamlProblem {
+        problem(
+            loc,
+            self.child_path(),
+            format!(
+                "the tag {} is not part of the format: remove it (only `!!str`, which makes a value text, is read)",
+                written(tag)
+            ),
+        )
     }
 
     fn open(
@@ -530,7 +639,8 @@ impl Builder {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
-            self.anchors.insert(anchor, (node.clone(), size(node)));
+            self.anchors
+                .insert(anchor, (node.clone(), size(node), depth(node)));
         }
     }
 }
@@ -728,6 +838,69 @@ mod tests {
         assert_eq!(join("organizations", ""), "organizations.\"\"");
         assert_eq!(join("w", " pim"), "w.\" pim\"");
         assert_eq!(join("w", "a.b"), "w.\"a.b\"");
+    }
+
+    #[test]
+    fn only_the_str_tag_is_read() {
+        assert!(parse("a: !!str 7\n").problems.is_empty());
+        for text in [
+            "a: !!binary aGk=\n",
+            "a: !x 1\n",
+            "a: !!python/object/apply:os.system [ls]\n",
+            "a: !!map {}\n",
+            "%TAG !! tag:evil.example,2024:\n---\na: !!str 7\n",
+        ] {
+            let parsed = parse(text);
+            assert!(parsed.root.is_none(), "{text}");
+            assert!(
+                parsed.problems[0]
+                    .message
+                    .contains("is not part of the format"),
+                "{text}: {:?}",
+                parsed.problems
+            );
+        }
+    }
+
+    #[test]
+    fn null_and_overlong_keys_are_not_names() {
+        let parsed = parse("~: 1\n\"~\": 2\n");
+        assert_eq!(parsed.problems.len(), 1, "{:?}", parsed.problems);
+        assert!(parsed.problems[0].message.contains("found nothing (null)"));
+        let long = format!("? {}\n: 1\n", "k".repeat(MAX_KEY_CHARS + 1));
+        assert!(
+            parse(&long).problems[0]
+                .message
+                .starts_with("a key of 1025 characters")
+        );
+    }
+
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit_or_contain_themselves() {
+        let mut chain = String::from("c0: &c0 x\n");
+        for i in 1..=MAX_DEPTH {
+            chain.push_str(&format!("c{i}: &c{i} [*c{}]\n", i - 1));
+        }
+        assert!(
+            parse(&chain).problems[0]
+                .message
+                .starts_with("nesting deeper than 32 levels through this alias")
+        );
+        assert!(
+            parse("a: &s [*s]\n").problems[0]
+                .message
+                .starts_with("an alias inside the value of its own anchor")
+        );
+    }
+
+    #[test]
+    fn a_yaml_1_1_directive_is_refused() {
+        assert!(parse("%YAML 1.2\n---\na: 1\n").problems.is_empty());
+        assert!(
+            parse("%YAML 1.1\n---\na: 1\n").problems[0]
+                .message
+                .starts_with("the file declares `%YAML 1.1`")
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Hostile YAML, generated: the config loader never panics, whatever the bytes. Inputs mix YAML
-//! syntax fragments (anchors, aliases, flow and block collections, tags, quotes, `${`),
-//! control characters, deep nesting and long values. The fast variant runs in CI; raise
-//! `PROPTEST_CASES` for a longer run.
+//! Hostile YAML, generated: the config loader never panics, whatever the bytes, and what it
+//! reports prints safely (no raw control or invisible character, no value from the
+//! environment). Inputs mix YAML syntax fragments (anchors, aliases, flow and block
+//! collections, tags, directives, quotes, `${`), control, bidi and zero-width characters, url
+//! passwords, deep nesting and long values. The fast variant runs in CI; raise
+//! `PROPTEST_CASES` for a longer run. The cargo-fuzz target in `fuzz/` explores further.
 
 use proptest::prelude::*;
 use vntana_webhooks::config;
@@ -39,6 +41,8 @@ const FRAGMENTS: &[&str] = &[
     "\\",
     "${",
     "${X}",
+    "${BIG}",
+    "${X:-${Y}}",
     "$${",
     "}",
     "#",
@@ -48,6 +52,18 @@ const FRAGMENTS: &[&str] = &[
     "|\n",
     ">-\n",
     "%YAML 1.2\n",
+    "%YAML 1.1\n",
+    "%TAG !! tag:evil.example,2024:\n",
+    "!!binary ",
+    "!!python/object/apply:os.system ",
+    "\"\\e[2J\\u202e\\0\"",
+    "https://deploy:pa/ss@pim.example/h",
+    "[managed-by:vntana-webhooks]",
+    "\r",
+    "\u{85}",
+    "\u{1b}",
+    "\u{202e}",
+    "\u{200b}",
     "\u{0}",
     "\u{feff}",
     "\u{7f}",
@@ -62,6 +78,17 @@ const FRAGMENTS: &[&str] = &[
     "prune: all\n",
     "owner: o\n",
 ];
+
+/// The environment of the generated configs: its values must never be shown.
+const SECRET: &str = "prop-s3cr3t";
+
+fn lookup(name: &str) -> Option<String> {
+    match name {
+        "X" => Some(SECRET.to_owned()),
+        "BIG" => Some(SECRET.repeat(1_000)),
+        _ => None,
+    }
+}
 
 fn hostile() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -101,13 +128,19 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hostile.yaml");
         std::fs::write(&path, &bytes).unwrap();
-        let loaded = std::panic::catch_unwind(|| config::load(std::slice::from_ref(&path), &|_| None));
+        let loaded = std::panic::catch_unwind(|| config::load(std::slice::from_ref(&path), &lookup));
         prop_assert!(loaded.is_ok(), "the loader panicked on {:?}", String::from_utf8_lossy(&bytes));
         if let Ok(Err(err)) = loaded {
             prop_assert!(!err.problems.is_empty());
             for problem in &err.problems {
                 prop_assert!(!problem.message.is_empty());
             }
+            let shown = err.to_string();
+            prop_assert!(
+                shown.chars().all(|c| c == '\n' || !(c.is_control() || config::chars::is_invisible(c))),
+                "a raw control or invisible character in {:?}", shown
+            );
+            prop_assert!(!shown.contains(SECRET), "an env value reached {:?}", shown);
         }
     }
 }
