@@ -46,12 +46,14 @@ pub fn cli_command(url: &str, dir: &Path, args: &[&str]) -> std::process::Comman
     command
 }
 
-/// `plan --detailed-exitcode`: 0 when the live state matches the config.
+/// `plan --detailed-exitcode --force`: 0 when the live state matches the config, 2 when not
+/// (never 3: the generated worlds' applies take `--force`, as a world's starting state may
+/// update more than the safety guard's 30% of an organization).
 pub fn plan_code(url: &str, dir: &Path) -> Run {
     cli(
         url,
         dir,
-        &["plan", "-f", "config.yaml", "--detailed-exitcode"],
+        &["plan", "-f", "config.yaml", "--detailed-exitcode", "--force"],
     )
 }
 
