@@ -53,7 +53,13 @@ pub fn plan_code(url: &str, dir: &Path) -> Run {
     cli(
         url,
         dir,
-        &["plan", "-f", "config.yaml", "--detailed-exitcode", "--force"],
+        &[
+            "plan",
+            "-f",
+            "config.yaml",
+            "--detailed-exitcode",
+            "--force",
+        ],
     )
 }
 
