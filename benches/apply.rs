@@ -14,14 +14,16 @@
 //! other, about ten round trips of 20 ms, plus starting the process and planning.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
+#[path = "support/emulator.rs"]
+mod emulator;
+use emulator::Emulator;
 const ORGANIZATIONS: usize = 4;
 const PER_ORGANIZATION: usize = 250;
 const LATENCY: Duration = Duration::from_millis(20);
@@ -62,18 +64,9 @@ fn config() -> String {
 
 /// The emulator (a child process, killed on drop) and the config file.
 struct Bench {
-    emulator: Child,
+    emulator: Emulator,
     runtime: tokio::runtime::Runtime,
-    url: String,
-    http: reqwest::Client,
     dir: tempfile::TempDir,
-}
-
-impl Drop for Bench {
-    fn drop(&mut self) {
-        let _ = self.emulator.kill();
-        let _ = self.emulator.wait();
-    }
 }
 
 impl Bench {
@@ -81,20 +74,7 @@ impl Bench {
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(dir.path().join("seed.yaml"), seed()).expect("write the seed");
         std::fs::write(dir.path().join("config.yaml"), config()).expect("write the config");
-        let mut emulator = binary(dir.path())
-            .args(["emulator", "--listen", "127.0.0.1:0", "--seed", "seed.yaml"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the emulator");
-        let stdout = emulator.stdout.take().expect("its stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.strip_prefix("export VNTANA_API_URL=")
-                    .map(str::to_owned)
-            })
-            .expect("the emulator prints its address");
+        let emulator = Emulator::start(dir.path());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -102,22 +82,12 @@ impl Bench {
         Bench {
             emulator,
             runtime,
-            url,
-            http: reqwest::Client::new(),
             dir,
         }
     }
 
     fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.runtime.block_on(async {
-            let mut request = self.http.request(method, format!("{}{path}", self.url));
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.expect("a control request");
-            assert!(response.status().is_success(), "{path}");
-            response.json().await.expect("control JSON")
-        })
+        self.emulator.control(&self.runtime, method, path, body)
     }
 
     /// Back to the seed (no webhooks), with 20 ms on every API request.
@@ -143,7 +113,7 @@ impl Bench {
                 "--parallelism",
             ])
             .arg(parallelism.to_string())
-            .env("VNTANA_API_URL", &self.url)
+            .env("VNTANA_API_URL", &self.emulator.url)
             .env("VNTANA_API_KEY", KEY)
             .status()
             .expect("run the binary");

@@ -24,14 +24,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+#[path = "support/emulator.rs"]
+mod emulator;
+use emulator::Emulator;
 const ORGANIZATIONS: usize = 200;
 const PER_ORGANIZATION: usize = 50;
 /// The config's files, in one directory (`-f config`).
@@ -124,18 +126,9 @@ fn configs() -> Vec<String> {
 
 /// The emulator (a child process, killed on drop) and the files.
 struct Bench {
-    emulator: Child,
+    emulator: Emulator,
     runtime: tokio::runtime::Runtime,
-    url: String,
-    http: reqwest::Client,
     dir: tempfile::TempDir,
-}
-
-impl Drop for Bench {
-    fn drop(&mut self) {
-        let _ = self.emulator.kill();
-        let _ = self.emulator.wait();
-    }
 }
 
 /// One logged request, as the baseline must repeat it.
@@ -151,24 +144,7 @@ impl Bench {
             std::fs::write(config.join(format!("webhooks-{f}.yaml")), text)
                 .expect("write the config");
         }
-        let mut emulator = Command::new(BINARY)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--seed", "seed.yaml"])
-            .current_dir(dir.path())
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the emulator");
-        let stdout = emulator.stdout.take().expect("its stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.strip_prefix("export VNTANA_API_URL=")
-                    .map(str::to_owned)
-            })
-            .expect("the emulator prints its address");
+        let emulator = Emulator::start(dir.path());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -176,22 +152,12 @@ impl Bench {
         Bench {
             emulator,
             runtime,
-            url,
-            http: reqwest::Client::new(),
             dir,
         }
     }
 
     fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.runtime.block_on(async {
-            let mut request = self.http.request(method, format!("{}{path}", self.url));
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.expect("a control request");
-            assert!(response.status().is_success(), "{path}");
-            response.json().await.expect("control JSON")
-        })
+        self.emulator.control(&self.runtime, method, path, body)
     }
 
     fn clear_log(&self) {
@@ -253,7 +219,7 @@ impl Bench {
             .current_dir(self.dir.path())
             .env_clear()
             .env("NO_COLOR", "1")
-            .env("VNTANA_API_URL", &self.url)
+            .env("VNTANA_API_URL", &self.emulator.url)
             .env("VNTANA_API_KEY", KEY)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -284,7 +250,7 @@ impl Bench {
 
     fn baseline(&self, parallelism: usize) -> Duration {
         self.runtime
-            .block_on(minimal_requests(&self.url, parallelism))
+            .block_on(minimal_requests(&self.emulator.url, parallelism))
     }
 }
 

@@ -1,0 +1,70 @@
+//! The release emulator the benchmarks run against: a child process on loopback seeded from
+//! `seed.yaml` in the benchmark's directory, its address read from its start-up lines, its
+//! control API, and the process killed when the handle drops.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    http: reqwest::Client,
+}
+
+impl Emulator {
+    /// Starts `vntana-webhooks emulator --seed seed.yaml` in `dir`, in memory.
+    pub fn start(dir: &Path) -> Emulator {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vntana-webhooks"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--seed", "seed.yaml"])
+            .current_dir(dir)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let stdout = child.stdout.take().expect("its stdout");
+        let url = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.strip_prefix("export VNTANA_API_URL=")
+                    .map(str::to_owned)
+            })
+            .expect("the emulator prints its address");
+        Emulator {
+            child,
+            url,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A request to the control API (`/_emulator/...`), which must succeed; its JSON answer.
+    pub fn control(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        runtime.block_on(async {
+            let mut request = self.http.request(method, format!("{}{path}", self.url));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.expect("a control request");
+            assert!(response.status().is_success(), "{path}");
+            response.json().await.expect("control JSON")
+        })
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
