@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[path = "support/emulator.rs"]
 mod emulator;
@@ -65,7 +65,6 @@ fn config() -> String {
 /// The emulator (a child process, killed on drop) and the config file.
 struct Bench {
     emulator: Emulator,
-    runtime: tokio::runtime::Runtime,
     dir: tempfile::TempDir,
 }
 
@@ -75,26 +74,15 @@ impl Bench {
         std::fs::write(dir.path().join("seed.yaml"), seed()).expect("write the seed");
         std::fs::write(dir.path().join("config.yaml"), config()).expect("write the config");
         let emulator = Emulator::start(dir.path());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        Bench {
-            emulator,
-            runtime,
-            dir,
-        }
-    }
-
-    fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.emulator.control(&self.runtime, method, path, body)
+        Bench { emulator, dir }
     }
 
     /// Back to the seed (no webhooks), with 20 ms on every API request.
     fn prepare(&self) {
-        self.control(reqwest::Method::POST, "/_emulator/reset", None);
+        self.emulator
+            .control(reqwest::Method::POST, "/_emulator/reset", None);
         let latency = u64::try_from(LATENCY.as_millis()).expect("a small latency");
-        self.control(
+        self.emulator.control(
             reqwest::Method::POST,
             "/_emulator/faults",
             Some(json!({"rules": [{"kind": "latency", "latencyMs": latency}]})),
@@ -123,12 +111,16 @@ impl Bench {
     }
 
     fn requests(&self) -> usize {
-        let log = self.control(reqwest::Method::GET, "/_emulator/requests", None);
+        let log = self
+            .emulator
+            .control(reqwest::Method::GET, "/_emulator/requests", None);
         log.as_array().expect("a list").len()
     }
 
     fn webhooks(&self) -> usize {
-        let state = self.control(reqwest::Method::GET, "/_emulator/state", None);
+        let state = self
+            .emulator
+            .control(reqwest::Method::GET, "/_emulator/state", None);
         state["webhooks"].as_array().expect("a list").len()
     }
 }

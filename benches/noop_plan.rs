@@ -127,7 +127,6 @@ fn configs() -> Vec<String> {
 /// The emulator (a child process, killed on drop) and the files.
 struct Bench {
     emulator: Emulator,
-    runtime: tokio::runtime::Runtime,
     dir: tempfile::TempDir,
 }
 
@@ -145,28 +144,19 @@ impl Bench {
                 .expect("write the config");
         }
         let emulator = Emulator::start(dir.path());
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        Bench {
-            emulator,
-            runtime,
-            dir,
-        }
-    }
-
-    fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.emulator.control(&self.runtime, method, path, body)
+        Bench { emulator, dir }
     }
 
     fn clear_log(&self) {
-        self.control(reqwest::Method::DELETE, "/_emulator/requests", None);
+        self.emulator
+            .control(reqwest::Method::DELETE, "/_emulator/requests", None);
     }
 
     /// The requests since the last clear, sorted; every one must have succeeded.
     fn log(&self) -> Vec<Logged> {
-        let log = self.control(reqwest::Method::GET, "/_emulator/requests", None);
+        let log = self
+            .emulator
+            .control(reqwest::Method::GET, "/_emulator/requests", None);
         let mut requests: Vec<Logged> = log
             .as_array()
             .expect("a list")
@@ -186,10 +176,11 @@ impl Bench {
 
     fn latency(&self, latency: Duration) {
         if latency.is_zero() {
-            self.control(reqwest::Method::DELETE, "/_emulator/faults", None);
+            self.emulator
+                .control(reqwest::Method::DELETE, "/_emulator/faults", None);
         } else {
             let millis = u64::try_from(latency.as_millis()).expect("a small latency");
-            self.control(
+            self.emulator.control(
                 reqwest::Method::POST,
                 "/_emulator/faults",
                 Some(json!({"rules": [{"kind": "latency", "latencyMs": millis}]})),
@@ -249,7 +240,7 @@ impl Bench {
     }
 
     fn baseline(&self, parallelism: usize) -> Duration {
-        self.runtime
+        self.emulator
             .block_on(minimal_requests(&self.emulator.url, parallelism))
     }
 }

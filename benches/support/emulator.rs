@@ -1,7 +1,9 @@
 //! The release emulator the benchmarks run against: a child process on loopback seeded from
 //! `seed.yaml` in the benchmark's directory, its address read from its start-up lines, its
-//! control API, and the process killed when the handle drops.
+//! control API, a tokio runtime for the benchmark's own requests, and the process killed
+//! when the handle drops.
 
+use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -12,6 +14,7 @@ pub struct Emulator {
     child: Child,
     pub url: String,
     http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Emulator {
@@ -39,18 +42,16 @@ impl Emulator {
             child,
             url,
             http: reqwest::Client::new(),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime"),
         }
     }
 
     /// A request to the control API (`/_emulator/...`), which must succeed; its JSON answer.
-    pub fn control(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Value {
-        runtime.block_on(async {
+    pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.block_on(async {
             let mut request = self.http.request(method, format!("{}{path}", self.url));
             if let Some(body) = body {
                 request = request.json(&body);
@@ -59,6 +60,13 @@ impl Emulator {
             assert!(response.status().is_success(), "{path}");
             response.json().await.expect("control JSON")
         })
+    }
+}
+
+impl Emulator {
+    /// Runs `future` (the benchmark's own requests) to its end.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
     }
 }
 

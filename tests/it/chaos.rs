@@ -24,7 +24,7 @@ use crate::support::apply_runs::{
     env_number, plan_code, run_watching,
 };
 use crate::support::emulator::Emulator;
-use crate::support::world::{OUTSIDE, World, name_counts};
+use crate::support::world::{World, name_counts, out_of_scope_uuids};
 
 const ORGS: usize = 10;
 const PER_ORG: usize = 50;
@@ -145,30 +145,6 @@ impl Tally {
             }
         }
     }
-}
-
-/// Uuids of the webhooks outside the config's scope, and of the organization it never names.
-fn out_of_scope_uuids(state: &Value) -> BTreeSet<String> {
-    let outside = state["organizations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["slug"] == OUTSIDE)
-        .map(|o| o["uuid"].as_str().unwrap().to_owned())
-        .expect("the outside organization");
-    let mut uuids: BTreeSet<String> = state["webhooks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| {
-            w["organizationUuid"] == outside.as_str()
-                || w["name"] == "made-by-hand"
-                || w["name"] == "other-team"
-        })
-        .map(|w| w["uuid"].as_str().unwrap().to_owned())
-        .collect();
-    uuids.insert(outside);
-    uuids
 }
 
 /// Asserts no request named anything outside the config's scope in its path.

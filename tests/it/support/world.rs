@@ -4,7 +4,7 @@
 //! suites check on the emulator's state: no duplicate names, the out-of-scope webhooks as they
 //! were, and every desired webhook present under the uuid it started with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -38,19 +38,6 @@ pub enum Start {
     Duplicated,
     /// Ours, disabled by the platform: an update that re-enables it.
     Disabled,
-}
-
-impl Start {
-    pub const ALL: [Start; 8] = [
-        Start::Missing,
-        Start::Unmarked,
-        Start::Drifted,
-        Start::Rotating,
-        Start::Current,
-        Start::Renamed,
-        Start::Duplicated,
-        Start::Disabled,
-    ];
 }
 
 /// Organizations of `per_org` desired webhooks each, whose `i`-th in organization `o` starts
@@ -134,16 +121,6 @@ impl SeedHook<'_> {
 }
 
 impl World {
-    /// A world whose `i`-th webhook of every organization starts as `start(i)`.
-    pub fn uniform(orgs: usize, per_org: usize, start: fn(usize) -> Start, extras: bool) -> World {
-        World {
-            orgs,
-            per_org,
-            starts: (0..orgs * per_org).map(|k| start(k % per_org)).collect(),
-            extras,
-        }
-    }
-
     /// A world whose webhooks start in states drawn from `rng`, weighted towards the common
     /// ones: a third current, a fifth missing, the rest spread over the other kinds.
     pub fn random(orgs: usize, per_org: usize, rng: &mut impl Rng) -> World {
@@ -405,6 +382,24 @@ fn seed_extras(out: &mut String, slug: &str, outside: bool) {
 /// Whether a webhook of organization `slug` named `name` is outside every config's scope.
 fn out_of_scope(slug: &str, name: &str) -> bool {
     slug == OUTSIDE || name == "made-by-hand" || name == "other-team"
+}
+
+/// The uuids of the webhooks of `state` outside the config's scope, and of the organization
+/// the config never names: no request's path may hold one.
+pub fn out_of_scope_uuids(state: &Value) -> BTreeSet<String> {
+    let outside = state["organizations"]
+        .as_array()
+        .expect("organizations")
+        .iter()
+        .find(|o| o["slug"] == OUTSIDE)
+        .map(|o| o["uuid"].as_str().unwrap().to_owned())
+        .expect("the outside organization");
+    by_org(state)
+        .into_iter()
+        .filter(|((slug, name), _)| out_of_scope(slug, name))
+        .map(|(_, w)| w["uuid"].as_str().unwrap().to_owned())
+        .chain([outside])
+        .collect()
 }
 
 /// The webhooks of `state` by (organization slug, name); of namesakes, the oldest (the one a
