@@ -57,7 +57,7 @@ pub struct ActionOutcome {
 }
 
 /// Every action's outcome, in plan order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyReport {
     pub actions: Vec<ActionOutcome>,

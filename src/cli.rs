@@ -116,15 +116,40 @@ pub struct ValidateArgs {
     /// Check the files alone, without any request to the platform.
     #[arg(long)]
     pub offline: bool,
+
+    /// Output format of the result and its problems.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text, value_name = "FORMAT")]
+    pub format: ValidateFormat,
 }
 
 /// `plan --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PlanFormat {
+    /// Terraform-like, for people.
     #[default]
     Text,
+    /// For programs: `vntana-webhooks schema --plan` prints its JSON Schema.
     Json,
+    /// A pull-request comment.
     Markdown,
+    /// GitHub workflow commands annotating the problems' lines, then the text plan.
+    Github,
+    /// Only a GitLab Code Quality report of the problems (`artifacts:reports:codequality`).
+    Gitlab,
+}
+
+/// `validate --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// A line saying the config is valid; problems on stderr.
+    #[default]
+    Text,
+    /// `{formatVersion, valid, offline, organizations, webhooks, problems}`.
+    Json,
+    /// GitHub workflow commands annotating the problems' lines, then the text result.
+    Github,
+    /// Only a GitLab Code Quality report of the problems (`artifacts:reports:codequality`).
+    Gitlab,
 }
 
 #[derive(Debug, Args)]
@@ -132,7 +157,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
 
-    /// Output format: text (Terraform-like), json (for programs), markdown (a PR comment).
+    /// Output format of the plan and its problems.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text, value_name = "FORMAT")]
     pub format: PlanFormat,
 

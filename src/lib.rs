@@ -5,12 +5,14 @@
 //! its invariants. Library code returns typed errors; only `commands` turns them into messages
 //! and exit codes, and only `printer` writes to the terminal.
 
+pub mod annotations;
 pub mod api;
 pub mod apply;
 pub mod atomic_file;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diagnostic;
 pub mod duration;
 pub mod emulator;
 pub mod error_chain;

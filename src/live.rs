@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::api::redacted::Secret;
-use crate::api::wire::{self, roles};
+use crate::api::wire;
 use crate::api::{AuthError, Session, TokenUse};
 
 /// The snapshot format's version.
@@ -182,18 +182,14 @@ pub async fn read(
         organizations.push(organization);
         secrets.extend(found);
     }
-    // The catalogue is the same for every organization: one read, with a token already minted.
+    // The catalogue is the same for every organization: one read, with a token already
+    // minted. Never with another organization's: minting one would revoke that
+    // organization's token in any other run (vntana-api.md, "Token facts"), and when none of
+    // the run's organizations could be read, there is nothing to check events for.
     let reader = organizations
         .iter()
         .find(|o| o.error.is_none())
-        .and_then(|o| session.organization(&o.slug).ok())
-        .or_else(|| {
-            session
-                .organizations()
-                .iter()
-                .find(|o| roles::may_manage_webhooks(&o.role))
-        })
-        .or_else(|| session.organizations().first());
+        .and_then(|o| session.organization(&o.slug).ok());
     let catalogue = match reader {
         Some(org) => {
             let client = session.client();

@@ -97,6 +97,11 @@ impl Printer {
         }
     }
 
+    /// Whether `-q` asked for results and errors only.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Whether stdin and stderr are terminals (a person can be asked and answer).
     pub fn is_interactive(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

@@ -1,15 +1,13 @@
-//! Resolution: the config's event names and folder slugs against the live event catalogue
-//! and each organization's folders, with did-you-mean problems located in the config. It is
-//! pure: the reads happen before it, and what it cannot find is a problem, not a guess.
+//! Resolution: the config's organizations, event names and folder slugs against what the
+//! signed-in user can see (organizations and roles), the live event catalogue and each
+//! organization's folders, with did-you-mean problems located in the config. It is pure: the
+//! reads happen before it, and what it cannot find is a problem, not a guess.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use std::collections::BTreeSet;
-
-use crate::api::wire::{EventCatalogue, Folder};
-use crate::config::ConfigError;
-use crate::config::Problem;
+use crate::api::wire::{EventCatalogue, roles};
 use crate::config::yaml::join;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::live::LiveSnapshot;
 use crate::model::{Desired, Located, Text};
 use crate::suggest;
@@ -45,23 +43,80 @@ pub fn index_catalogue(catalogue: &EventCatalogue) -> BTreeMap<String, Catalogue
 }
 
 fn unknown(
+    code: Code,
+    slug: &str,
     item: &Located<Text>,
     path: String,
-    what: &str,
-    within: &str,
+    message: String,
     known: &[&str],
-) -> Problem {
-    let help = if item.value.is_sensitive() {
+) -> Diagnostic {
+    let suggestion = if item.value.is_sensitive() {
         None
     } else {
         suggest::closest(&item.value.value, known.iter().copied())
-            .map(|c| format!("did you mean `{c}`?"))
     };
-    Problem {
-        origin: item.origin.clone(),
-        path,
-        message: format!("unknown {what} `{}`{within}", item.value.shown()),
-        help,
+    Diagnostic::error(code, message)
+        .at(item.origin.clone(), path)
+        .in_organization(slug)
+        .with_suggestion(suggestion)
+}
+
+/// An organization as the signed-in user sees it: its slug and the user's role in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Visible<'a> {
+    pub slug: &'a str,
+    pub role: &'a str,
+}
+
+/// Every organization of `desired` that the user cannot see (with the closest one it can) or
+/// whose role may not manage webhooks, located at the organization's key in the config.
+pub fn check_organizations(desired: &Desired, visible: &[Visible<'_>], email: &str) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for (slug, org) in &desired.organizations {
+        let path = join("organizations", slug);
+        match visible.iter().find(|v| v.slug == slug) {
+            None => {
+                let suggestion = suggest::closest(slug, visible.iter().map(|v| v.slug));
+                let mut problem = Diagnostic::error(Code::UnknownOrganization, "unknown organization")
+                    .at(org.origin.clone(), path)
+                    .in_organization(slug.as_str())
+                    .with_suggestion(suggestion);
+                if suggestion.is_none() {
+                    problem = problem.with_help(visible_help(visible, email));
+                }
+                problems.push(problem);
+            }
+            Some(v) if !roles::may_manage_webhooks(v.role) => problems.push(
+                Diagnostic::error(
+                    Code::RoleForbidden,
+                    format!(
+                        "role {} may not manage webhooks (needs {})",
+                        v.role,
+                        roles::MANAGING_ROLES
+                    ),
+                )
+                .at(org.origin.clone(), path)
+                .in_organization(slug.as_str())
+                .with_help(format!("ask an owner of `{slug}` to give {email} one of those roles")),
+            ),
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+/// Which organizations the user can see, for an unknown one without a close match.
+fn visible_help(visible: &[Visible<'_>], email: &str) -> String {
+    const SHOWN: usize = 10;
+    let mut slugs: Vec<&str> = visible.iter().map(|v| v.slug).collect();
+    slugs.sort_unstable();
+    match slugs.len() {
+        0 => format!("{email} can see no organization"),
+        n if n <= SHOWN => format!("{email} can see: {}", slugs.join(", ")),
+        n => format!(
+            "{email} can see {n} organizations: {}, ...",
+            slugs[..SHOWN].join(", ")
+        ),
     }
 }
 
@@ -71,39 +126,41 @@ fn unknown(
 pub fn check(
     desired: &Desired,
     catalogue: &BTreeMap<String, CatalogueEvent>,
-    folders: &BTreeMap<String, Vec<Folder>>,
-) -> Vec<Problem> {
+    folders: &BTreeMap<String, Vec<&str>>,
+) -> Vec<Diagnostic> {
     let event_names: Vec<&str> = catalogue.keys().map(String::as_str).collect();
     let mut problems = Vec::new();
     for (slug, org) in &desired.organizations {
-        let org_folders: Option<Vec<&str>> = folders
-            .get(slug)
-            .map(|fs| fs.iter().map(|f| f.slug.as_str()).collect());
+        let org_folders = folders.get(slug);
         for (name, webhook) in &org.webhooks {
             let path = join(&join(&join("organizations", slug), "webhooks"), name);
             for (i, event) in webhook.events.iter().enumerate() {
                 if !catalogue.contains_key(&event.value.value) {
-                    let path = format!("{path}.events[{i}]");
                     problems.push(unknown(
+                        Code::UnknownEvent,
+                        slug,
                         event,
-                        path,
-                        "event",
-                        " (see `vntana-webhooks events`)",
+                        format!("{path}.events[{i}]"),
+                        format!("unknown event `{}`", event.value.shown()),
                         &event_names,
-                    ));
+                    )
+                    .with_help("`vntana-webhooks events` lists the catalogue"));
                 }
             }
-            let Some(org_folders) = &org_folders else {
+            let Some(org_folders) = org_folders else {
                 continue;
             };
             for (i, folder) in webhook.folders.iter().enumerate() {
                 if !org_folders.contains(&folder.value.value.as_str()) {
-                    let within = format!(" in organization `{slug}`");
                     problems.push(unknown(
+                        Code::UnknownFolder,
+                        slug,
                         folder,
                         format!("{path}.folders[{i}]"),
-                        "folder",
-                        &within,
+                        format!(
+                            "unknown folder `{}` in organization `{slug}`",
+                            folder.value.shown()
+                        ),
                         org_folders,
                     ));
                 }
@@ -132,6 +189,23 @@ pub fn snapshot_catalogue(snapshot: &LiveSnapshot) -> BTreeMap<String, Catalogue
         .collect()
 }
 
+/// The organizations of `desired` that a snapshot records as not visible to its user, or
+/// with a role that may not manage webhooks (as `check_organizations` finds them online).
+/// Organizations the snapshot does not record are the planner's to report.
+pub fn check_snapshot_organizations(desired: &Desired, snapshot: &LiveSnapshot) -> Vec<Diagnostic> {
+    let visible: Vec<Visible<'_>> = snapshot
+        .organizations
+        .iter()
+        .filter(|o| !o.uuid.is_empty())
+        .map(|o| Visible {
+            slug: &o.slug,
+            role: &o.role,
+        })
+        .collect();
+    let recorded = desired.only(|slug| snapshot.organization(slug).is_some());
+    check_organizations(&recorded, &visible, &snapshot.email)
+}
+
 /// Every event name and folder slug of the config against a live snapshot. Organizations that
 /// could not be read are errors of the plan, not of the config, and are skipped here; a
 /// snapshot without the catalogue or the folders the config needs is a problem too.
@@ -139,25 +213,14 @@ pub fn check_snapshot(
     desired: &Desired,
     snapshot: &LiveSnapshot,
     with_folders: &BTreeSet<String>,
-) -> Result<(), ConfigError> {
-    let folders: BTreeMap<String, Vec<Folder>> = snapshot
+) -> Vec<Diagnostic> {
+    let folders: BTreeMap<String, Vec<&str>> = snapshot
         .organizations
         .iter()
         .filter(|o| with_folders.contains(&o.slug))
         .filter_map(|o| {
             let listed = o.folders.as_ref()?;
-            let folders = listed
-                .iter()
-                .map(|f| Folder {
-                    uuid: f.uuid.as_str().into(),
-                    slug: f.slug.clone(),
-                    name: f.name.clone(),
-                    image_blob_id: None,
-                    role: String::new(),
-                    created: String::new(),
-                })
-                .collect();
-            Some((o.slug.clone(), folders))
+            Some((o.slug.clone(), listed.iter().map(|f| f.slug.as_str()).collect()))
         })
         .collect();
     let readable = desired.only(|slug| {
@@ -180,20 +243,15 @@ pub fn check_snapshot(
             None
         };
         if let Some(message) = missing {
-            problems.push(Problem {
-                origin: org.origin.clone(),
-                path: crate::config::yaml::join("organizations", slug),
-                message,
-                help: None,
-            });
+            problems.push(
+                Diagnostic::error(Code::IncompleteSnapshot, message)
+                    .at(org.origin.clone(), join("organizations", slug))
+                    .in_organization(slug.as_str()),
+            );
         }
     }
     if problems.is_empty() {
         problems = check(&readable, &snapshot_catalogue(snapshot), &folders);
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigError { problems })
-    }
+    problems
 }

@@ -15,8 +15,8 @@ use serde_json::json;
 use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
 use crate::cli::{ApplyArgs, GlobalArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
-use crate::commands::{ExitStatus, connect};
-use crate::config;
+use crate::commands::{ExitStatus, connect, diagnostics_of, report};
+use crate::config::{self, ConfigError};
 use crate::live::{self, LiveRead};
 use crate::model::Desired;
 use crate::plan::file::{SavedPlan, desired_digest};
@@ -42,13 +42,31 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let json_report = args.format == TextOrJson::Json;
+    match apply(&args, global, printer).await {
+        // `--format json` prints its report whatever happens, the problems in it.
+        Err(err) if json_report => {
+            let plan = Plan::failed(diagnostics_of(&err));
+            printer.result(&report_json(&ApplyReport::default(), None, &plan));
+            report(&err, printer);
+            Ok(ExitStatus::Failure)
+        }
+        other => other,
+    }
+}
+
+async fn apply(
+    args: &ApplyArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     // Everything that can be checked without the platform is checked first.
     let secrets_out = args
         .secrets_out
         .as_deref()
         .map(SecretsOut::open)
         .transpose()?;
-    let saved = load_saved_plan(&args)?;
+    let saved = load_saved_plan(args)?;
     let desired = match (&saved, args.config.files.is_empty()) {
         (Some(_), true) => None,
         _ => Some(config::load(&args.config.files, &|name| {
@@ -64,7 +82,7 @@ pub async fn run(
     }
     let connection = connect::connect(global, usize::from(args.parallelism), printer).await?;
     let session = &connection.session;
-    let prepared = prepare(&args, saved, desired, session).await?;
+    let prepared = prepare(args, saved, desired, session).await?;
     let Prepared {
         plan,
         read,
@@ -73,29 +91,25 @@ pub async fn run(
         saved,
     } = prepared;
     let json_report = args.format == TextOrJson::Json;
-    if !json_report {
+    // `-q` is results and errors only: the plan is shown when someone must approve it.
+    let approving = !args.dry_run && !args.auto_approve && !saved;
+    if !json_report && (!printer.is_quiet() || approving) {
         printer.result(&render::text(&plan, &|style, text| {
             printer.paint(style, text)
         }));
     }
+    if json_report && (plan.has_errors() || plan.is_refused() || !plan.has_actions()) {
+        let converged = (!plan.has_errors() && !plan.is_refused()).then_some(true);
+        printer.result(&report_json(&ApplyReport::default(), converged, &plan));
+    }
     let blocked = outcome(&plan, false, printer);
     if blocked != ExitStatus::Success {
-        printer.error("nothing was applied");
         return Ok(blocked);
     }
     if !plan.has_actions() {
-        if json_report {
-            printer.result(&report_json(
-                &ApplyReport {
-                    actions: Vec::new(),
-                    interrupted: false,
-                },
-                Some(true),
-            ));
-        }
         return Ok(ExitStatus::Success);
     }
-    if !args.dry_run && !args.auto_approve && !saved {
+    if approving {
         if !printer.is_interactive() {
             anyhow::bail!(
                 "stdin is not a terminal, so apply cannot ask for approval: pass --auto-approve (or apply a saved plan)"
@@ -128,6 +142,7 @@ pub async fn run(
         printer.result(&report_json(
             &report,
             converged.as_ref().and_then(|c| c.as_ref().ok().copied()),
+            &plan,
         ));
     } else {
         printer.result(&report_text(&report, args.dry_run, printer));
@@ -189,7 +204,9 @@ async fn prepare(
         });
     }
     let desired = desired.expect("without a plan file the config is loaded");
-    let options = options(&args.selection, &desired)?;
+    let options = options(&args.selection, &desired).map_err(|problem| ConfigError {
+        problems: vec![problem],
+    })?;
     let planned = reconcile::plan_online(session, &desired, &options).await?;
     Ok(Prepared {
         plan: planned.plan,
@@ -400,9 +417,13 @@ pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer
     out
 }
 
-fn report_json(report: &ApplyReport, converged: Option<bool>) -> String {
+/// The JSON report: the plan (with every problem, per organization too), each action's
+/// outcome, and whether a new plan would be empty.
+fn report_json(report: &ApplyReport, converged: Option<bool>, plan: &Plan) -> String {
     let value = json!({
         "formatVersion": 1,
+        "problems": plan.problems,
+        "plan": plan,
         "actions": report.actions,
         "interrupted": report.interrupted,
         "summary": {

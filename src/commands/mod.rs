@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::printer::{self, Printer};
 
 /// What a command tells the shell (product.md, "Exit codes"). When several apply, the highest
@@ -102,37 +103,43 @@ where
     }
 }
 
-/// Prints an error: each config problem on its own `error:` line, anything else with its
-/// chain of causes.
+/// Prints an error: a config error as its count, then one `error:` line per problem (so
+/// stderr ends with them); anything else with its chain of causes.
 pub(crate) fn report(err: &anyhow::Error, printer: &Printer) {
-    let config = err
-        .downcast_ref::<crate::config::ConfigError>()
-        .or_else(
-            || match err.downcast_ref::<crate::reconcile::ReconcileError>() {
-                Some(crate::reconcile::ReconcileError::Config(config)) => Some(config),
-                _ => None,
-            },
-        );
-    match config {
+    match err.downcast_ref::<crate::config::ConfigError>() {
         Some(config) => {
-            // Bounded output: a hostile file can hold a hundred thousand problems.
-            for problem in config
-                .problems
-                .iter()
-                .take(crate::config::problem::MAX_SHOWN)
-            {
-                printer.error(&problem.to_string());
-            }
             let count = config.problems.len();
-            if let Some(line) = crate::config::problem::not_shown(count) {
-                printer.error(&line);
-            }
+            let of_config = config.problems.iter().all(|p| p.code.is_config());
             printer.error(&format!(
-                "{count} problem{} in the config; nothing was changed",
-                if count == 1 { "" } else { "s" }
+                "{count} problem{}{}; nothing was changed",
+                if count == 1 { "" } else { "s" },
+                if of_config { " in the config" } else { "" }
             ));
+            print_problems(&config.problems, printer);
         }
         None => printer.error(&format!("{err:#}")),
+    }
+}
+
+/// One `error:` line per error among `problems` (warnings belong to the output they are part
+/// of), each naming its cause and place; bounded, since a hostile file can hold a hundred
+/// thousand problems.
+pub(crate) fn print_problems(problems: &[Diagnostic], printer: &Printer) {
+    let errors: Vec<&Diagnostic> = problems.iter().filter(|p| p.is_error()).collect();
+    for problem in errors.iter().take(crate::config::problem::MAX_SHOWN) {
+        printer.error(&problem.to_string());
+    }
+    if let Some(line) = crate::config::problem::not_shown(errors.len()) {
+        printer.error(&line);
+    }
+}
+
+/// An error that stopped a command before its output existed, as the problems its output
+/// carries: a config error's own, or one problem naming the error and its causes.
+pub(crate) fn diagnostics_of(err: &anyhow::Error) -> Vec<Diagnostic> {
+    match err.downcast_ref::<crate::config::ConfigError>() {
+        Some(config) => config.problems.clone(),
+        None => vec![Diagnostic::error(Code::RunError, format!("{err:#}"))],
     }
 }
 

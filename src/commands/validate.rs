@@ -1,148 +1,157 @@
 //! `vntana-webhooks validate [--offline]`: the config files alone (no request at all), or also
-//! against the platform with reads only: the organizations exist and the role may manage
-//! webhooks, the folders and event names are known (with did-you-mean).
+//! against the platform with reads only, exactly as `plan` checks them (the same code finds
+//! the same problems): the organizations exist and the role may manage webhooks, the folders
+//! and event names are known (with did-you-mean). `--format` prints the result and its
+//! problems as text, JSON, GitHub annotations or a GitLab Code Quality report.
 
-use std::collections::BTreeMap;
+use serde_json::json;
 
-use crate::api::wire::{Folder, roles};
-use crate::api::{AuthError, Session, TokenUse};
-use crate::cli::{GlobalArgs, ValidateArgs};
-use crate::commands::{ExitStatus, connect};
-use crate::config::{self, ConfigError, Problem};
+use crate::annotations;
+use crate::cli::{GlobalArgs, ValidateArgs, ValidateFormat};
+use crate::commands::plan::fallback_file;
+use crate::commands::{ExitStatus, connect, diagnostics_of, print_problems};
+use crate::config;
+use crate::diagnostic::Diagnostic;
 use crate::model::Desired;
+use crate::plan::Options;
 use crate::printer::Printer;
-use crate::{resolve, suggest};
+use crate::reconcile;
 
 /// Requests in flight when validating (reads only).
 const PARALLELISM: usize = 4;
+
+/// What validation found.
+struct Validated {
+    /// The counts of a config that loaded.
+    counts: Option<(usize, usize)>,
+    /// Where it was checked: `None` offline.
+    against: Option<String>,
+    problems: Vec<Diagnostic>,
+}
 
 pub async fn run(
     args: ValidateArgs,
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let desired = config::load(&args.config.files, &|name| std::env::var(name).ok())?;
-    let webhooks: usize = desired
+    let validated = validate(&args, global, printer).await;
+    let valid = !validated.problems.iter().any(Diagnostic::is_error);
+    let text = || text_result(&validated, valid);
+    printer.result(&match args.format {
+        ValidateFormat::Text => text(),
+        ValidateFormat::Json => json_result(&validated, valid, args.offline),
+        ValidateFormat::Github => annotations::github(&validated.problems) + &text(),
+        ValidateFormat::Gitlab => {
+            annotations::gitlab(&validated.problems, &fallback_file(&args.config.files))
+        }
+    });
+    if valid {
+        return Ok(ExitStatus::Success);
+    }
+    let count = validated.problems.iter().filter(|p| p.is_error()).count();
+    printer.error(&format!(
+        "{count} problem{} in the config",
+        if count == 1 { "" } else { "s" }
+    ));
+    print_problems(&validated.problems, printer);
+    Ok(ExitStatus::Failure)
+}
+
+async fn validate(args: &ValidateArgs, global: &GlobalArgs, printer: &Printer) -> Validated {
+    let desired = match config::load(&args.config.files, &|name| std::env::var(name).ok()) {
+        Ok(desired) => desired,
+        Err(err) => {
+            return Validated {
+                counts: None,
+                against: None,
+                problems: err.problems,
+            };
+        }
+    };
+    let counts = Some(counts(&desired));
+    if args.offline {
+        return Validated {
+            counts,
+            against: None,
+            problems: Vec::new(),
+        };
+    }
+    let checked = async {
+        let connection = connect::connect(global, PARALLELISM, printer).await?;
+        let session = &connection.session;
+        let checked = reconcile::read_and_check(session, &desired, &Options::default()).await?;
+        anyhow::Ok((session.client().base_url().to_owned(), checked))
+    };
+    match checked.await {
+        Ok((url, checked)) => {
+            // What the live read could not vouch for is a problem of validation too.
+            let mut problems = checked.problems;
+            for org in checked.read.snapshot.organizations.iter().filter(|o| o.error.is_some()) {
+                let message = org.error.clone().unwrap_or_default();
+                problems.push(crate::plan::problems::read_error(&desired, &org.slug, message));
+            }
+            problems.sort();
+            Validated {
+                counts,
+                against: Some(url),
+                problems,
+            }
+        }
+        Err(err) => Validated {
+            counts,
+            against: None,
+            problems: diagnostics_of(&err),
+        },
+    }
+}
+
+fn counts(desired: &Desired) -> (usize, usize) {
+    let webhooks = desired
         .organizations
         .values()
         .map(|o| o.webhooks.len())
         .sum();
-    let summary = format!(
-        "{} organization{}, {webhooks} webhook{}",
-        desired.organizations.len(),
-        plural(desired.organizations.len()),
-        plural(webhooks)
-    );
-    if args.offline {
-        printer.result(&format!(
-            "The config is valid: {summary} (offline: not checked against the platform).\n"
-        ));
-        return Ok(ExitStatus::Success);
-    }
-    let connection = connect::connect(global, PARALLELISM, printer).await?;
-    let session = &connection.session;
-    let problems = check_online(&desired, session).await?;
-    if !problems.is_empty() {
-        return Err(ConfigError { problems }.into());
-    }
-    printer.result(&format!(
-        "The config is valid: {summary}; organizations, roles, folders and events checked against {}.\n",
-        session.client().base_url()
-    ));
-    Ok(ExitStatus::Success)
+    (desired.organizations.len(), webhooks)
 }
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The problems only the platform can reveal; reads only.
-pub async fn check_online(desired: &Desired, session: &Session) -> anyhow::Result<Vec<Problem>> {
-    let mut problems = Vec::new();
-    let mut usable = Vec::new();
-    for (slug, org) in &desired.organizations {
-        let problem = |message: String, help: Option<String>| Problem {
-            origin: org.origin.clone(),
-            path: organization_path(slug),
-            message,
-            help,
-        };
-        match session.organization(slug) {
-            Err(AuthError::UnknownOrganization { .. }) => {
-                let visible = session.organizations().iter().map(|o| o.slug.as_str());
-                let help = suggest::closest(slug, visible).map(|c| format!("did you mean `{c}`?"));
-                problems.push(problem(
-                    format!(
-                        "organization `{slug}` is not visible to {}",
-                        session.email()
-                    ),
-                    help,
-                ));
-            }
-            Err(err) => return Err(err.into()),
-            Ok(live) if !roles::may_manage_webhooks(&live.role) => problems.push(problem(
-                format!(
-                    "{} has the role {} in `{slug}`; managing webhooks needs {}",
-                    session.email(),
-                    live.role,
-                    roles::MANAGING_ROLES
-                ),
-                None,
-            )),
-            Ok(live) => usable.push((org, live)),
-        }
-    }
-    // The catalogue is the same for every organization; any organization token reads it.
-    let reader = usable
-        .first()
-        .map(|(_, live)| *live)
-        .or_else(|| session.organizations().first());
-    let Some(reader) = reader else {
-        problems.push(Problem {
-            origin: desired
-                .organizations
-                .values()
-                .next()
-                .map(|o| o.origin.clone())
-                .unwrap_or_default(),
-            path: String::new(),
-            message: format!(
-                "{} can see no organization, so the event names cannot be checked",
-                session.email()
-            ),
-            help: None,
-        });
-        return Ok(problems);
+/// `The config is valid: ...` when it is; nothing on stdout when it is not (the problems end
+/// stderr).
+fn text_result(validated: &Validated, valid: bool) -> String {
+    let Some((organizations, webhooks)) = validated.counts.filter(|_| valid) else {
+        return String::new();
     };
-    let client = session.client();
-    let catalogue = session
-        .with_token(reader, TokenUse::ReadCatalogue, |token| async move {
-            client.events(&token).await
-        })
-        .await?;
-    let mut folders: BTreeMap<String, Vec<Folder>> = BTreeMap::new();
-    for (org, live) in usable {
-        if org.webhooks.values().any(|w| !w.folders.is_empty()) {
-            let listed = session
-                .with_token(live, TokenUse::ManageWebhooks, |token| async move {
-                    client.folders(&token).await
-                })
-                .await?;
-            folders.insert(org.slug.clone(), listed);
-        }
+    let summary = format!(
+        "{organizations} organization{}, {webhooks} webhook{}",
+        plural(organizations),
+        plural(webhooks)
+    );
+    match &validated.against {
+        None => format!(
+            "The config is valid: {summary} (offline: not checked against the platform).\n"
+        ),
+        Some(url) => format!(
+            "The config is valid: {summary}; organizations, roles, folders and events checked against {url}.\n"
+        ),
     }
-    // Only organizations that can be checked: the others already have a problem.
-    let checkable = desired.only(|slug| problems.iter().all(|p| p.path != organization_path(slug)));
-    problems.extend(resolve::check(
-        &checkable,
-        &resolve::index_catalogue(&catalogue),
-        &folders,
-    ));
-    problems.sort();
-    Ok(problems)
 }
 
-/// The config path of an organization, quoted as the loader quotes it.
-fn organization_path(slug: &str) -> String {
-    crate::config::yaml::join("organizations", slug)
+/// `{formatVersion, valid, offline, organizations, webhooks, problems}`; the counts are null
+/// when the config did not load.
+fn json_result(validated: &Validated, valid: bool, offline: bool) -> String {
+    let (organizations, webhooks) = validated.counts.unzip();
+    let value = json!({
+        "formatVersion": 1,
+        "valid": valid,
+        "offline": offline,
+        "organizations": organizations,
+        "webhooks": webhooks,
+        "problems": validated.problems,
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("JSON serialises");
+    text.push('\n');
+    text
 }

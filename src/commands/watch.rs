@@ -25,13 +25,14 @@ use crate::cli::{GlobalArgs, SelectionArgs, WatchArgs};
 use crate::commands::apply::{Execution, execute, report_text};
 use crate::commands::connect::{self, Connection};
 use crate::commands::plan::{options, outcome};
-use crate::commands::{ExitStatus, report};
+use crate::commands::{ExitStatus, print_problems, report};
 use crate::config;
 use crate::model::Desired;
 use crate::plan::model::{ActionKind, Reason};
 use crate::plan::{Options, render};
 use crate::printer::Printer;
-use crate::reconcile::{self, ReconcileError};
+use crate::diagnostic::Code;
+use crate::reconcile;
 use crate::secrets_out::SecretsOut;
 use crate::watch::{self, Outcome, Pass, Timing, Trigger, Why};
 
@@ -214,8 +215,8 @@ impl Pass for WatchPass<'_> {
         };
         let options = match options(&selection, &desired) {
             Ok(options) => options,
-            Err(err) => {
-                report(&err, self.printer);
+            Err(problem) => {
+                print_problems(&[problem], self.printer);
                 return Outcome::InvalidConfig;
             }
         };
@@ -247,10 +248,6 @@ impl WatchPass<'_> {
         session.start_pass();
         let planned = match reconcile::plan_online(session, desired, options).await {
             Ok(planned) => planned,
-            Err(ReconcileError::Config(problems)) => {
-                report(&anyhow::Error::from(problems), self.printer);
-                return Outcome::InvalidConfig;
-            }
             Err(err) => {
                 report(
                     &anyhow::Error::from(err).context("the platform cannot be read; retrying"),
@@ -260,10 +257,19 @@ impl WatchPass<'_> {
             }
         };
         let mut plan = planned.plan;
-        let read_failed = plan.organizations.iter().any(|o| !o.errors.is_empty());
+        // Names the platform does not know (or a role that may not manage webhooks) make the
+        // config invalid, like a typo in the files; a failed read is an outage.
+        let read_failed = plan.problems.iter().any(|p| p.code == Code::ReadError);
+        let invalid = plan.problems.iter().any(|p| {
+            p.is_error() && (p.code.is_config() || p.code == Code::RoleForbidden)
+        });
         self.printer.result(&render::text(&plan, &|style, text| {
             self.printer.paint(style, text)
         }));
+        if invalid {
+            outcome(&plan, false, self.printer);
+            return Outcome::InvalidConfig;
+        }
         if read_failed {
             outcome(&plan, false, self.printer);
             return Outcome::Outage;

@@ -19,6 +19,24 @@ pub enum InterpolationError {
     NestedDefault(String),
     /// Substituting these variables made the value longer than `MAX_VALUE_CHARS`.
     TooLong(Vec<String>),
+    /// `${VNTANA_*}`: the tool's own credentials and settings (product.md), which a config
+    /// could otherwise send to any url.
+    Refused(String),
+}
+
+impl InterpolationError {
+    /// The diagnostic code of the problem.
+    pub fn code(&self) -> crate::diagnostic::Code {
+        use crate::diagnostic::Code;
+        match self {
+            InterpolationError::Unset(_) => Code::EnvUnset,
+            InterpolationError::Refused(_) => Code::EnvRefused,
+            InterpolationError::TooLong(_) => Code::InvalidValue,
+            InterpolationError::Unterminated
+            | InterpolationError::BadName(_)
+            | InterpolationError::NestedDefault(_) => Code::InvalidValue,
+        }
+    }
 }
 
 impl std::fmt::Display for InterpolationError {
@@ -31,6 +49,11 @@ impl std::fmt::Display for InterpolationError {
                     "the environment variable `{var}` is not set; set it, or give a default with `${{{var}:-default}}`"
                 )
             }
+            InterpolationError::Refused(var) => write!(
+                f,
+                "`${{{}}}` is refused: `VNTANA_*` variables hold the tool's own credentials and settings, which a config must never send anywhere; use a variable of another name",
+                crate::config::yaml::abbreviate(var)
+            ),
             InterpolationError::NestedDefault(var) => write!(
                 f,
                 "the default of `${{{}:-...}}` holds `${{`: a default is plain text and references cannot be nested; write the default out",
@@ -110,6 +133,9 @@ pub fn interpolate(
         };
         if !valid_name(name) {
             return Err(InterpolationError::BadName(inner.to_owned()));
+        }
+        if name.to_ascii_uppercase().starts_with("VNTANA_") {
+            return Err(InterpolationError::Refused(name.to_owned()));
         }
         if default.is_some_and(|d| d.contains("${")) {
             return Err(InterpolationError::NestedDefault(name.to_owned()));
@@ -258,5 +284,21 @@ mod tests {
                 .to_string()
                 .contains("not starting with a digit")
         );
+    }
+
+    #[test]
+    fn the_tool_s_own_variables_are_refused_even_with_a_default() {
+        let env = |_: &str| Some("secret-key".to_owned());
+        for raw in [
+            "https://x.example/?k=${VNTANA_API_KEY}",
+            "${VNTANA_PASSWORD:-x}",
+            "${vntana_api_url}",
+        ] {
+            let err = interpolate(raw, &env).unwrap_err();
+            assert!(matches!(err, InterpolationError::Refused(_)), "{raw}");
+            assert_eq!(err.code(), crate::diagnostic::Code::EnvRefused);
+            assert!(!err.to_string().contains("secret-key"));
+        }
+        assert!(interpolate("${VNTANAX}", &env).is_ok());
     }
 }

@@ -8,15 +8,11 @@ use std::collections::BTreeMap;
 use super::parse::FileConfig;
 use super::problem::Problem;
 use super::yaml::join;
+use crate::diagnostic::Code;
 use crate::model::{Desired, DesiredOrganization, Located, Origin, Prune, Text};
 
 fn conflict(origin: &Origin, path: &str, message: String) -> Problem {
-    Problem {
-        origin: origin.clone(),
-        path: path.to_owned(),
-        message,
-        help: None,
-    }
+    Problem::error(Code::Duplicate, message).at(origin.clone(), path)
 }
 
 /// Combines the files, in order.

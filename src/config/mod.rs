@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 pub use problem::{ConfigError, Problem};
 
+use crate::diagnostic::Code;
 use crate::model::{Desired, Origin};
 
 /// Loads the config from `-f` inputs (empty: `./vntana-webhooks.yaml`); `lookup` reads the
@@ -59,15 +60,13 @@ fn load_sources(
         };
         let tree = yaml::parse(&source.text);
         let syntax_error = tree.root.is_none() && !tree.problems.is_empty();
-        problems.extend(tree.problems.into_iter().map(|p| Problem {
-            origin: Origin {
+        problems.extend(tree.problems.into_iter().map(|p| {
+            let origin = Origin {
                 file: source.name.clone(),
                 line: p.loc.line,
                 column: p.loc.column,
-            },
-            path: p.path,
-            message: p.message,
-            help: None,
+            };
+            Problem::error(p.code, p.message).at(origin, p.path)
         }));
         if syntax_error {
             // A syntax error stops here: what follows it cannot be read reliably. The files
@@ -82,16 +81,12 @@ fn load_sources(
             } else {
                 "the file has only comments; a config starts with `version: 1`"
             };
-            problems.push(Problem {
-                origin: Origin {
-                    file: source.name.clone(),
-                    line: 0,
-                    column: 0,
-                },
-                path: String::new(),
-                message: message.to_owned(),
-                help: None,
-            });
+            let origin = Origin {
+                file: source.name.clone(),
+                line: 0,
+                column: 0,
+            };
+            problems.push(Problem::error(Code::EmptyConfig, message).at(origin, ""));
             continue;
         };
         let mut walker = parse::Walker::new(&source.name, lookup);

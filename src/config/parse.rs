@@ -9,6 +9,7 @@ use super::interpolate::interpolate;
 use super::problem::{Problem, mask_url};
 use super::yaml::{Key, Kind, Loc, Node, Scalar, Style, Typed, join};
 use crate::api::rules::{is_valid_email, is_valid_webhook_url};
+use crate::diagnostic::Code;
 use crate::model::{DesiredWebhook, Located, Origin, Prune, Text};
 use crate::suggest;
 
@@ -177,14 +178,15 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn problem(&mut self, loc: Loc, path: &str, message: String) {
-        self.problem_with_help(loc, path, message, None);
+    fn problem(&mut self, code: Code, loc: Loc, path: &str, message: String) {
+        self.problem_with_help(code, loc, path, message, None);
     }
 
     /// A problem at `loc`; a value copied by an alias also names the alias, since the path
     /// (where it is used) and the place (where it is written) differ.
     fn problem_with_help(
         &mut self,
+        code: Code,
         loc: Loc,
         path: &str,
         mut message: String,
@@ -193,18 +195,29 @@ impl<'a> Walker<'a> {
         if let Some(line) = loc.alias {
             message.push_str(&format!(" (used through the alias at line {line})"));
         }
-        self.problems.push(Problem {
-            origin: self.origin(loc),
-            path: path.to_owned(),
-            message,
-            help,
-        });
+        let mut problem = Problem::error(code, message).at(self.origin(loc), path);
+        problem.help = help;
+        self.problems.push(problem);
+    }
+
+    /// A problem with the closest valid name, when there is one.
+    fn problem_suggesting(
+        &mut self,
+        code: Code,
+        loc: Loc,
+        path: &str,
+        message: String,
+        suggestion: Option<&str>,
+    ) {
+        self.problem(code, loc, path, message);
+        if let Some(last) = self.problems.last_mut() {
+            last.suggestion = suggestion.map(str::to_owned);
+        }
     }
 
     /// A `<<` key: YAML 1.1's merge, which this format does not read.
     fn merge_key(&mut self, key: &Key, path: &str) {
-        self.problem_with_help(
-            key.loc,
+        self.problem_with_help(Code::YamlUnsupported, key.loc,
             &join(path, &key.name),
             "merge keys (`<<: *anchor`) are not supported".to_owned(),
             Some("write the fields out, or reuse a whole value with an alias (`events: *common-events`)".to_owned()),
@@ -234,16 +247,16 @@ impl<'a> Walker<'a> {
                             .join(", ")
                     ),
                 };
-                let help = suggest::closest(&key.name, known.iter().copied())
-                    .map(|c| format!("did you mean `{c}`?"));
-                self.problem_with_help(
+                let suggestion = suggest::closest(&key.name, known.iter().copied());
+                self.problem_suggesting(
+                    Code::UnknownField,
                     key.loc,
                     &join(path, &key.name),
                     format!(
                         "unknown field `{}`; {expected}",
                         super::yaml::abbreviate(&key.name)
                     ),
-                    help,
+                    suggestion,
                 );
             }
         }
@@ -255,8 +268,7 @@ impl<'a> Walker<'a> {
     fn named<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Vec<&'n (Key, Node)> {
         if let Kind::Seq(_) = node.kind {
             // `- url: ...` items: the YAML shape of most tools' lists of webhooks.
-            self.problem_with_help(
-                node.loc,
+            self.problem_with_help(Code::InvalidType, node.loc,
                 path,
                 format!("expected a mapping, found a list; {what}"),
                 Some(format!(
@@ -292,8 +304,7 @@ impl<'a> Walker<'a> {
             // `acme-3d:` with nothing under it is an empty mapping.
             Kind::Scalar(s) if s.typed() == Typed::Null => Some(&[]),
             _ => {
-                self.problem(
-                    node.loc,
+                self.problem(Code::InvalidType, node.loc,
                     path,
                     format!("expected a mapping, found {}", node.describe()),
                 );
@@ -320,8 +331,7 @@ impl<'a> Walker<'a> {
         hidden: fn(&str) -> Option<char>,
     ) -> Option<Text> {
         let Kind::Scalar(scalar) = &node.kind else {
-            self.problem(
-                node.loc,
+            self.problem(Code::InvalidType, node.loc,
                 path,
                 format!("expected a string, found {}", node.describe()),
             );
@@ -332,13 +342,12 @@ impl<'a> Walker<'a> {
                 "expected a string, found {}; quote it to use it as text",
                 node.describe()
             );
-            self.problem(node.loc, path, message);
+            self.problem(Code::InvalidType, node.loc, path, message);
             return None;
         };
         let chars = raw.chars().count();
         if chars > MAX_VALUE_CHARS {
-            self.problem(
-                node.loc,
+            self.problem(Code::InvalidValue, node.loc,
                 path,
                 format!("the value has {chars} characters; at most {MAX_VALUE_CHARS} are allowed"),
             );
@@ -347,7 +356,7 @@ impl<'a> Walker<'a> {
         let text = match interpolate(raw, self.lookup) {
             Ok(text) => text,
             Err(err) => {
-                self.problem(node.loc, path, err.to_string());
+                self.problem(err.code(), node.loc, path, err.to_string());
                 return None;
             }
         };
@@ -357,7 +366,7 @@ impl<'a> Walker<'a> {
             if self.from_env_bytes > MAX_FROM_ENV_BYTES {
                 // Said once, at the value that went over; the file fails either way.
                 if before <= MAX_FROM_ENV_BYTES {
-                    self.problem(node.loc, path, format!(
+                    self.problem(Code::InvalidValue, node.loc, path, format!(
                         "the values taken from the environment in this file add up to more than {MAX_FROM_ENV_BYTES} bytes (here {}); a config is far smaller: check the variables it uses",
                         text.shown()
                     ));
@@ -371,8 +380,7 @@ impl<'a> Walker<'a> {
             } else {
                 "the value".to_owned()
             };
-            self.problem(
-                node.loc,
+            self.problem(Code::InvalidValue, node.loc,
                 path,
                 format!(
                     "{whose} contains {} ({}), which does not show as written: remove it",
@@ -389,8 +397,7 @@ impl<'a> Walker<'a> {
     fn name(&mut self, node: &Node, path: &str, what: &str) -> Option<Located<Text>> {
         let text = self.text(node, path)?;
         if text.value.trim().is_empty() {
-            self.problem(
-                node.loc,
+            self.problem(Code::InvalidValue, node.loc,
                 path,
                 format!("expected {what}, found an empty string"),
             );
@@ -420,8 +427,7 @@ impl<'a> Walker<'a> {
                 )
             })
         });
-        self.problem_with_help(
-            node.loc,
+        self.problem_with_help(Code::InvalidType, node.loc,
             path,
             format!("expected true or false, found {}", node.describe()),
             help,
@@ -450,7 +456,7 @@ impl<'a> Walker<'a> {
             )
         };
         let help = unquote_help(node, path, |t| matches!(t, Typed::Int(n) if *n >= 0));
-        self.problem_with_help(node.loc, path, message, help);
+        self.problem_with_help(Code::InvalidType, node.loc, path, message, help);
         None
     }
 
@@ -466,8 +472,7 @@ impl<'a> Walker<'a> {
                 )),
                 _ => None,
             };
-            self.problem_with_help(
-                node.loc,
+            self.problem_with_help(Code::InvalidType, node.loc,
                 path,
                 format!("expected a list of {what}s, found {}", node.describe()),
                 help,
@@ -489,7 +494,7 @@ impl<'a> Walker<'a> {
                             name.value.shown(),
                             last_field(path),
                         );
-                        self.problem(item.loc, &item_path, message);
+                        self.problem(Code::Duplicate, item.loc, &item_path, message);
                     } else {
                         first_index.insert(name.value.value.clone(), i);
                         names.push(name);
@@ -505,8 +510,7 @@ impl<'a> Walker<'a> {
     pub fn file(&mut self, root: &Node) -> FileConfig {
         let mut config = FileConfig::default();
         let Kind::Map(_) = &root.kind else {
-            self.problem(
-                root.loc,
+            self.problem(Code::InvalidType, root.loc,
                 "",
                 format!(
                     "expected a mapping with `version: 1` at the top, found {}",
@@ -519,8 +523,7 @@ impl<'a> Walker<'a> {
             return config;
         };
         match field(entries, "version") {
-            None => self.problem(
-                root.loc,
+            None => self.problem(Code::UnsupportedVersion, root.loc,
                 "",
                 "missing `version: 1` (the format's version) at the top of the file".to_owned(),
             ),
@@ -528,8 +531,7 @@ impl<'a> Walker<'a> {
                 let is_one = matches!(&node.kind, Kind::Scalar(s) if s.typed() == Typed::Int(1));
                 if !is_one {
                     let help = unquote_help(node, "version", |t| *t == Typed::Int(1));
-                    self.problem_with_help(
-                        node.loc,
+                    self.problem_with_help(Code::UnsupportedVersion, node.loc,
                         "version",
                         format!(
                             "expected `version: 1`, found {}; this vntana-webhooks reads format version 1 only",
@@ -569,7 +571,7 @@ impl<'a> Walker<'a> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
         if !valid {
-            self.problem(node.loc, "owner", format!(
+            self.problem(Code::InvalidValue, node.loc, "owner", format!(
                 "`{}` is not a valid owner: use letters, digits, `-`, `_`, `.` and `/` (it is written into the webhook's description)",
                 owner.value.shown()
             ));
@@ -581,8 +583,7 @@ impl<'a> Walker<'a> {
     fn email(&mut self, node: &Node, path: &str) -> Option<Text> {
         let email = self.text(node, path)?;
         if !is_valid_email(&email.value) {
-            self.problem_with_help(
-                node.loc,
+            self.problem_with_help(Code::InvalidEmail, node.loc,
                 path,
                 format!(
                     "`{}` is not a valid email: {}",
@@ -604,7 +605,7 @@ impl<'a> Walker<'a> {
     ) -> Option<FileOrganization> {
         let path = join("organizations", &key.name);
         if let Some(message) = bad_name(&key.name, "an organization slug") {
-            self.problem(key.loc, &path, message);
+            self.problem(Code::InvalidValue, key.loc, &path, message);
         }
         let entries = self.fields(node, &path, ORGANIZATION_FIELDS)?;
         let prune =
@@ -644,17 +645,24 @@ impl<'a> Walker<'a> {
                 let Kind::Scalar(scalar) = &node.kind else {
                     return None;
                 };
-                if let Some(meant) = yaml11_boolean(&scalar.text) {
-                    return Some(format!(
+                yaml11_boolean(&scalar.text).map(|meant| {
+                    format!(
                         "YAML 1.2 reads `{}` as text, not as a boolean: write `prune: {meant}`",
                         scalar.text
-                    ));
-                }
-                suggest::closest(&scalar.text, ["false", "true", "all"])
-                    .map(|c| format!("did you mean `{c}`?"))
+                    )
+                })
             });
+            let suggestion = match (&help, &node.kind) {
+                (None, Kind::Scalar(scalar)) => {
+                    suggest::closest(&scalar.text, ["false", "true", "all"])
+                }
+                _ => None,
+            };
             let message = format!("expected false, true or all, found {}", node.describe());
-            self.problem_with_help(node.loc, path, message, help);
+            self.problem_with_help(Code::InvalidValue, node.loc, path, message, help);
+            if let Some(last) = self.problems.last_mut() {
+                last.suggestion = suggestion.map(str::to_owned);
+            }
         }
         value.map(|value| Located {
             value,
@@ -672,13 +680,12 @@ impl<'a> Walker<'a> {
         let path = join(&join(org_path, "webhooks"), &key.name);
         let problems_before = self.problems.len();
         if let Some(message) = bad_name(&key.name, "a webhook name") {
-            self.problem(key.loc, &path, message);
+            self.problem(Code::InvalidValue, key.loc, &path, message);
         }
         let entries = self.fields(node, &path, WEBHOOK_FIELDS)?;
         if entries.is_empty() {
             // `pim-sync:` with nothing under it: one problem, not one per required field.
-            self.problem(
-                key.loc,
+            self.problem(Code::InvalidValue, key.loc,
                 &path,
                 "the webhook is empty: it needs at least `url` and `events`".to_owned(),
             );
@@ -690,8 +697,7 @@ impl<'a> Walker<'a> {
         let url = match field(entries, "url") {
             None if merged => None,
             Some(node) if matches!(node.kind, Kind::Seq(_)) => {
-                self.problem_with_help(
-                    node.loc,
+                self.problem_with_help(Code::InvalidType, node.loc,
                     &here("url"),
                     format!("expected a string, found {}", node.describe()),
                     Some("a webhook has one url: define one webhook for each url".to_owned()),
@@ -699,8 +705,7 @@ impl<'a> Walker<'a> {
                 None
             }
             None => {
-                self.problem(
-                    key.loc,
+                self.problem(Code::MissingField, key.loc,
                     &path,
                     "missing `url`: the address the platform posts events to".to_owned(),
                 );
@@ -713,7 +718,7 @@ impl<'a> Walker<'a> {
         let description = field(entries, "description").map_or_else(|| Some(Text::default()), |node| {
             let text = self.prose(node, &here("description"))?;
             if text.value.contains(MARKER_PREFIX) {
-                self.problem(node.loc, &here("description"), format!(
+                self.problem(Code::InvalidValue, node.loc, &here("description"), format!(
                     "a description cannot contain `{MARKER_PREFIX}`: the tool writes its ownership marker there"
                 ));
                 return None;
@@ -723,15 +728,14 @@ impl<'a> Walker<'a> {
         let events = match field(entries, "events") {
             None if merged => None,
             None => {
-                self.problem(key.loc, &path, "missing `events`: at least one event name from the catalogue (see `vntana-webhooks events`)".to_owned());
+                self.problem(Code::MissingField, key.loc, &path, "missing `events`: at least one event name from the catalogue (see `vntana-webhooks events`)".to_owned());
                 None
             }
             Some(node) => self
                 .names(node, &here("events"), "event name")
                 .filter(|events| {
                     if events.is_empty() {
-                        self.problem(
-                            node.loc,
+                        self.problem(Code::MissingField, node.loc,
                             &here("events"),
                             "expected at least one event name; a webhook without events receives nothing (see `vntana-webhooks events`)".to_owned(),
                         );
@@ -759,15 +763,16 @@ impl<'a> Walker<'a> {
             |node| {
                 let names = self.names(node, &here("renamedFrom"), "earlier name")?;
                 if let Some(own) = names.iter().find(|n| n.value.value == key.name) {
-                    self.problems.push(Problem {
-                        origin: own.origin.clone(),
-                        path: here("renamedFrom"),
-                        message: format!(
-                            "`{}` is the webhook's own name; renamedFrom lists earlier names",
-                            key.name
-                        ),
-                        help: None,
-                    });
+                    self.problems.push(
+                        Problem::error(
+                            Code::InvalidValue,
+                            format!(
+                                "`{}` is the webhook's own name; renamedFrom lists earlier names",
+                                key.name
+                            ),
+                        )
+                        .at(own.origin.clone(), here("renamedFrom")),
+                    );
                     return None;
                 }
                 Some(names)
@@ -804,23 +809,20 @@ impl<'a> Walker<'a> {
         } else {
             abbreviate_url(&mask_url(&url.value))
         };
-        let help = if url.is_sensitive() {
+        let message = format!("expected an absolute http(s) url with a host, found `{shown}`");
+        if url.is_sensitive() {
             let vars: Vec<String> = url.from_env.iter().map(|v| format!("${v}")).collect();
-            format!("check {}: {trouble}", vars.join(", "))
+            let help = format!("check {}: {trouble}", vars.join(", "));
+            self.problem_with_help(Code::InvalidUrl, loc, path, message, Some(help));
         } else if !url.value.contains("://")
             && scheme_without_slashes(&url.value).is_none()
             && is_valid_webhook_url(&format!("https://{}", url.value))
         {
-            format!("did you mean `https://{shown}`?")
+            let suggestion = format!("https://{shown}");
+            self.problem_suggesting(Code::InvalidUrl, loc, path, message, Some(&suggestion));
         } else {
-            trouble.to_owned()
-        };
-        self.problem_with_help(
-            loc,
-            path,
-            format!("expected an absolute http(s) url with a host, found `{shown}`"),
-            Some(help),
-        );
+            self.problem_with_help(Code::InvalidUrl, loc, path, message, Some(trouble.to_owned()));
+        }
         false
     }
 }
@@ -920,7 +922,8 @@ mod tests {
             .map(|p| {
                 let help = p
                     .help
-                    .as_deref()
+                    .clone()
+                    .or_else(|| p.suggestion.as_ref().map(|s| format!("did you mean `{s}`?")))
                     .map(|h| format!(" [{h}]"))
                     .unwrap_or_default();
                 format!(

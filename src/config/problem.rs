@@ -7,33 +7,8 @@
 
 use std::fmt;
 
-use super::chars::escaped;
-use crate::model::Origin;
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    pub origin: Origin,
-    /// The config path of the value, empty at the top.
-    pub path: String,
-    pub message: String,
-    /// A suggestion, e.g. "did you mean `userEmail`?".
-    pub help: Option<String>,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Every part may hold text from the files (a file name too), so every part is escaped.
-        write!(f, "{}: ", escaped(&self.origin.to_string()))?;
-        if !self.path.is_empty() {
-            write!(f, "{}: ", escaped(&self.path))?;
-        }
-        f.write_str(&escaped(&mask_url_passwords(&self.message)))?;
-        if let Some(help) = &self.help {
-            write!(f, "\n  help: {}", escaped(&mask_url_passwords(help)))?;
-        }
-        Ok(())
-    }
-}
+/// A problem of the config: a `Diagnostic` with a config code and a place.
+pub use crate::diagnostic::Diagnostic as Problem;
 
 /// `text` with the password of every `scheme://user:password@host` in it replaced by `****`.
 /// It works on text, not on parsed urls, so a url the parser refuses is masked too.
@@ -168,41 +143,5 @@ mod tests {
         ] {
             assert_eq!(mask_url(url), shown, "{url}");
         }
-    }
-
-    #[test]
-    fn a_problem_escapes_control_characters_wherever_they_are() {
-        let problem = Problem {
-            origin: Origin {
-                file: "a\nb.yaml".into(),
-                line: 1,
-                column: 1,
-            },
-            path: String::new(),
-            message: "unknown field `x\nerror: forged\u{1b}[2J`".into(),
-            help: Some("\u{202e}".into()),
-        };
-        assert_eq!(
-            problem.to_string(),
-            "a\\u{a}b.yaml:1:1: unknown field `x\\u{a}error: forged\\u{1b}[2J`\n  help: \\u{202e}"
-        );
-    }
-
-    #[test]
-    fn a_problem_shows_its_place_path_message_and_help() {
-        let problem = Problem {
-            origin: Origin {
-                file: "a.yaml".into(),
-                line: 3,
-                column: 5,
-            },
-            path: "organizations.acme.prnue".into(),
-            message: "unknown field `prnue`".into(),
-            help: Some("did you mean `prune`?".into()),
-        };
-        assert_eq!(
-            problem.to_string(),
-            "a.yaml:3:5: organizations.acme.prnue: unknown field `prnue`\n  help: did you mean `prune`?"
-        );
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::problem::Problem;
 use crate::model::Origin;
+use crate::diagnostic::Code;
 
 /// The file read when no `-f` is given.
 pub const DEFAULT_FILE: &str = "vntana-webhooks.yaml";
@@ -23,16 +24,12 @@ pub struct Source {
 }
 
 fn problem(name: &str, message: String) -> Problem {
-    Problem {
-        origin: Origin {
-            file: name.to_owned(),
-            line: 0,
-            column: 0,
-        },
-        path: String::new(),
-        message,
-        help: None,
-    }
+    let origin = Origin {
+        file: name.to_owned(),
+        line: 0,
+        column: 0,
+    };
+    Problem::error(Code::FileUnreadable, message).at(origin, "")
 }
 
 /// The files `-f` names (in order, each once), or the default file.
@@ -210,16 +207,12 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<Source, Problem> {
             .chars()
             .count()
             + 1;
-        Problem {
-            origin: Origin {
-                file: name.to_owned(),
-                line,
-                column,
-            },
-            path: String::new(),
-            message,
-            help: None,
-        }
+        let origin = Origin {
+            file: name.to_owned(),
+            line,
+            column,
+        };
+        Problem::error(Code::FileUnreadable, message).at(origin, "")
     };
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         return Err(problem(

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use crate::diagnostic::Code;
 
 use serde_saphyr::granit_parser::{
     Event, Options, Parser, ScalarStyle, ScanError, Span, StructureStyle, Tag,
@@ -189,6 +190,7 @@ pub struct YamlProblem {
     pub loc: Loc,
     pub path: String,
     pub message: String,
+    pub code: Code,
 }
 
 /// The outcome of parsing one file: a tree (if the syntax allowed one) and the problems found.
@@ -298,12 +300,21 @@ impl Builder {
                 open.loc.line, open.loc.column
             ));
         }
-        problem(loc, self.child_path(), message)
+        YamlProblem {
+            code: Code::YamlSyntax,
+            ..problem(loc, self.child_path(), message)
+        }
     }
 }
 
+/// YAML that parses but that the format does not read.
 fn problem(loc: Loc, path: String, message: String) -> YamlProblem {
-    YamlProblem { loc, path, message }
+    YamlProblem {
+        loc,
+        path,
+        message,
+        code: Code::YamlUnsupported,
+    }
 }
 
 /// A `%YAML` directive for another version than 1.2.
@@ -558,6 +569,7 @@ impl Builder {
                     "duplicate key `{}` (first at line {first}); a key may appear once in a mapping, this one is ignored",
                     key.name
                 ),
+                code: Code::Duplicate,
             };
             self.problems.push(problem);
         } else {
@@ -595,7 +607,7 @@ impl Builder {
             .last()
             .map(|f| f.path.clone())
             .unwrap_or_default();
-        self.problems.push(YamlProblem { loc, path, message });
+        self.problems.push(problem(loc, path, message));
         None
     }
 
@@ -710,7 +722,8 @@ mod tests {
             [YamlProblem {
                 loc: Loc::at(3, 1),
                 path: "a".into(),
-                message: "duplicate key `a` (first at line 1); a key may appear once in a mapping, this one is ignored".into()
+                message: "duplicate key `a` (first at line 1); a key may appear once in a mapping, this one is ignored".into(),
+                code: Code::Duplicate,
             }]
         );
     }

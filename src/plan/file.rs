@@ -68,6 +68,9 @@ pub struct SavedChange {
     pub before: serde_json::Value,
     pub after: serde_json::Value,
     pub sensitive: bool,
+    /// The variables a sensitive value came from (names only).
+    #[serde(default)]
+    pub from_env: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +200,7 @@ impl SavedPlan {
                                     c.after.clone()
                                 },
                                 sensitive: c.sensitive,
+                                from_env: c.from_env.clone(),
                             })
                             .collect(),
                         target: action.target.as_ref().map(|t| SavedTarget {
@@ -308,6 +312,7 @@ impl SavedPlan {
                             before: c.before.clone(),
                             after: c.after.clone(),
                             sensitive: c.sensitive,
+                            from_env: c.from_env.clone(),
                         })
                         .collect(),
                     target,
@@ -331,6 +336,7 @@ impl SavedPlan {
             format_version: PLAN_FORMAT_VERSION,
             organizations,
             summary: super::model::Summary::default(),
+            problems: Vec::new(),
         };
         plan.summary = super::planner::summarise(&plan.organizations);
         Ok(plan)

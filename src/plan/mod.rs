@@ -5,6 +5,7 @@ pub mod file;
 pub mod marker;
 pub mod model;
 pub mod planner;
+pub mod problems;
 pub mod render;
 
 pub use model::{Action, ActionKind, Plan, Reason};

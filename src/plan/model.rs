@@ -6,6 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::marker::Marker;
+use crate::diagnostic::Diagnostic;
 use crate::model::Text;
 
 /// The JSON plan's format version.
@@ -18,6 +19,9 @@ pub struct Plan {
     /// Sorted by slug.
     pub organizations: Vec<OrganizationPlan>,
     pub summary: Summary,
+    /// Every problem of the run, sorted: those of no organization (a config that did not
+    /// load, the platform out of reach) and each organization's.
+    pub problems: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -48,6 +52,9 @@ pub struct OrganizationPlan {
     /// Why the organization could not be planned (a failed read).
     pub errors: Vec<String>,
     pub refused_by: Vec<Refusal>,
+    /// Everything above that blocks or concerns the organization, as diagnostics (config
+    /// problems found against the platform included), sorted.
+    pub problems: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -105,22 +112,39 @@ pub struct TargetState {
     pub user_email: Text,
 }
 
-/// One field's change. Serialises as `{field, before, after}`, or `{field, sensitive: true}`
-/// when either side came from the environment.
+/// One field's change. Serialises as `{field, before, after}`, or `{field, sensitive: true,
+/// fromEnv: [VAR...]}` when the new value came from the environment (or differs only in a
+/// masked url password, then `fromEnv` is empty).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub field: &'static str,
     pub before: serde_json::Value,
     pub after: serde_json::Value,
     pub sensitive: bool,
+    /// The environment variables the new value came from.
+    pub from_env: Vec<String>,
+}
+
+impl Change {
+    /// How a sensitive value shows: `(from $VAR)`, or `(sensitive value)` when it came from
+    /// no variable (a url differing only in its masked password).
+    pub fn shown_source(&self) -> String {
+        if self.from_env.is_empty() {
+            "(sensitive value)".to_owned()
+        } else {
+            let vars: Vec<String> = self.from_env.iter().map(|v| format!("${v}")).collect();
+            format!("(from {})", vars.join(", "))
+        }
+    }
 }
 
 impl Serialize for Change {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(if self.sensitive { 2 } else { 3 }))?;
+        let mut map = serializer.serialize_map(Some(3))?;
         map.serialize_entry("field", self.field)?;
         if self.sensitive {
             map.serialize_entry("sensitive", &true)?;
+            map.serialize_entry("fromEnv", &self.from_env)?;
         } else {
             map.serialize_entry("before", &self.before)?;
             map.serialize_entry("after", &self.after)?;
@@ -173,11 +197,28 @@ impl Plan {
         self.organizations.iter().any(|o| !o.actions.is_empty())
     }
 
-    /// Read errors or conflicts anywhere (exit 1).
+    /// Read errors, config problems or conflicts anywhere (exit 1).
     pub fn has_errors(&self) -> bool {
         self.organizations
             .iter()
             .any(|o| !o.errors.is_empty() || !o.conflicts.is_empty())
+            || self
+                .problems
+                .iter()
+                .any(|p| p.is_error() && p.code != crate::diagnostic::Code::SafetyRefusal)
+    }
+
+    /// A plan that could not be made: no organization, only `problems` (a config that did
+    /// not load, the platform out of reach).
+    pub fn failed(problems: Vec<Diagnostic>) -> Plan {
+        let mut problems = problems;
+        problems.sort();
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            organizations: Vec::new(),
+            summary: Summary::default(),
+            problems,
+        }
     }
 
     /// Safety refusals anywhere (exit 3 when nothing worse).

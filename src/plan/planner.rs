@@ -86,6 +86,7 @@ pub fn plan(desired: &Desired, live: &LiveSnapshot, options: &Options) -> Plan {
         format_version: PLAN_FORMAT_VERSION,
         organizations,
         summary,
+        problems: Vec::new(),
     }
 }
 
@@ -475,6 +476,7 @@ impl OrgPlanner<'_> {
                 before: Value::Null,
                 after: json!(target.enabled),
                 sensitive: false,
+                from_env: Vec::new(),
             },
             text_change("userEmail", None, &target.user_email, false),
         ];
@@ -484,6 +486,7 @@ impl OrgPlanner<'_> {
                 before: Value::Null,
                 after: json!(desired.secret_rotation),
                 sensitive: false,
+                from_env: Vec::new(),
             });
         }
         self.out.actions.push(Action {
@@ -523,6 +526,7 @@ impl OrgPlanner<'_> {
                 before: json!(old),
                 after: json!(desired.name),
                 sensitive: false,
+                from_env: Vec::new(),
             });
         }
         changes.extend(field_changes(live, desired, &target));
@@ -548,6 +552,7 @@ impl OrgPlanner<'_> {
                 before,
                 after,
                 sensitive: false,
+                from_env: Vec::new(),
             });
         }
         let reason = if renamed_from.is_some() {
@@ -581,6 +586,7 @@ impl OrgPlanner<'_> {
                     before: json!(live_rev),
                     after: json!(desired.secret_rotation),
                     sensitive: false,
+                    from_env: Vec::new(),
                 }]
             } else {
                 Vec::new()
@@ -773,11 +779,13 @@ pub fn refusal_text(refusal: &Refusal) -> String {
     let name = guard_name(refusal.guard);
     match refusal.guard {
         Guard::ChangeThreshold => format!(
-            "the {name} safety guard: this plan updates or deletes {} of the {} live webhooks, more than {GUARD_PERCENT}%",
-            refusal.counted, refusal.live
+            "would update or delete {} of {} live webhooks ({}%; the {name} guard allows {GUARD_PERCENT}% in an organization of {GUARD_MIN_LIVE} or more)",
+            refusal.counted,
+            refusal.live,
+            refusal.counted * 100 / refusal.live.max(1)
         ),
         Guard::DeleteAllManaged => format!(
-            "the {name} safety guard: this plan deletes every webhook this config manages here ({} of {} live)",
+            "would delete every webhook this config manages here ({} of {} live; the {name} guard)",
             refusal.counted, refusal.live
         ),
     }
@@ -826,6 +834,7 @@ fn field_changes(
             before: json!(!live.disable),
             after: json!(target.enabled),
             sensitive: false,
+            from_env: Vec::new(),
         });
     }
     if live.user_email != target.user_email.value {
@@ -866,6 +875,7 @@ fn text_change(field: &'static str, before: Option<&str>, after: &Text, is_url: 
         before: before.map_or(Value::Null, |b| json!(show(b))),
         after: json!(show(&after.value)),
         sensitive: after.is_sensitive() || hidden,
+        from_env: after.from_env.clone(),
     }
 }
 
@@ -875,6 +885,7 @@ fn set_change(field: &'static str, before: Option<&[String]>, after: &[Text]) ->
         before: before.map_or(Value::Null, |b| json!(b)),
         after: json!(sorted(after.iter().map(|t| t.value.clone()))),
         sensitive: after.iter().any(Text::is_sensitive),
+        from_env: sorted(after.iter().flat_map(|t| t.from_env.iter().cloned())),
     }
 }
 
@@ -1134,7 +1145,7 @@ mod tests {
         );
         assert_eq!(
             refusal_text(refusal),
-            "the delete-all-managed safety guard: this plan deletes every webhook this config manages here (1 of 2 live)"
+            "would delete every webhook this config manages here (1 of 2 live; the delete-all-managed guard)"
         );
     }
 

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::model::{Action, ActionKind, Change, OrganizationPlan, Plan, Reason};
-use super::planner::refusal_text;
+use crate::config::chars::escaped;
+use crate::diagnostic::Diagnostic;
 use crate::printer::Style;
 
 /// How to colour text: the printer's `paint`, or identity.
@@ -29,7 +30,13 @@ pub fn json(plan: &Plan) -> String {
 /// The summary line.
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
-    if plan.has_actions() {
+    if plan.organizations.is_empty() && plan.has_errors() {
+        let (errors, _) = crate::diagnostic::counts(&plan.problems);
+        format!(
+            "No plan: {errors} problem{} must be fixed first.",
+            plural(errors)
+        )
+    } else if plan.has_actions() {
         format!(
             "Plan: {} to create, {} to update, {} to rotate, {} to delete; {} unchanged.",
             s.create, s.update, s.rotate, s.delete, s.unchanged
@@ -46,7 +53,7 @@ pub fn summary_line(plan: &Plan) -> String {
 pub fn text(plan: &Plan, paint: Paint<'_>) -> String {
     let mut out = String::new();
     for org in &plan.organizations {
-        organization_text(&mut out, org, paint);
+        organization_text(&mut out, org, paint, Layout::Terminal);
         out.push('\n');
     }
     out.push_str(&paint(Style::Bold, &summary_line(plan)));
@@ -90,12 +97,27 @@ fn label(action: &Action) -> String {
     }
 }
 
-fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>) {
-    let _ = writeln!(
-        out,
-        "{}",
-        paint(Style::Bold, &format!("Organization {}", org.slug))
-    );
+/// How an organization's section is laid out: for a terminal (a heading, then everything
+/// indented), or inside a markdown `diff` fence, where a line's first character picks its
+/// colour: the action's sign at column 0, everything else indented (context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Terminal,
+    Diff,
+}
+
+fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>, layout: Layout) {
+    let (sign_indent, field_indent) = match layout {
+        Layout::Terminal => {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(Style::Bold, &format!("Organization {}", org.slug))
+            );
+            ("  ", "      ")
+        }
+        Layout::Diff => ("", "    "),
+    };
     for action in &org.actions {
         let (sign, style) = symbol(action.action);
         let uuid = action
@@ -105,7 +127,7 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>)
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} {}{}{uuid}",
+            "{sign_indent}{} {}{}{uuid}",
             paint(style, sign),
             action.webhook,
             label(action)
@@ -120,7 +142,7 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>)
         for change in action.changes.iter().filter(|c| c.field != "name") {
             let _ = writeln!(
                 out,
-                "      {:width$} {}",
+                "{field_indent}{:width$} {}",
                 format!("{}:", change.field),
                 change_text(change, action.action),
                 width = width + 1
@@ -165,29 +187,25 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>)
             })
             .collect(),
     );
-    for conflict in &org.conflicts {
-        let _ = writeln!(
-            out,
-            "  {} {} [{}]: {}",
-            paint(Style::Red, "conflict:"),
-            conflict.webhook,
-            conflict.uuids.join(", "),
-            conflict.message
-        );
+    for problem in &org.problems {
+        let _ = writeln!(out, "  {}", problem_line(problem, paint));
     }
-    for error in &org.errors {
-        let _ = writeln!(out, "  {} {error}", paint(Style::Red, "error:"));
-    }
-    for refusal in &org.refused_by {
-        let _ = writeln!(
-            out,
-            "  {} {}; review the plan, then use --force",
-            paint(Style::Red, "refused:"),
-            refusal_text(refusal)
-        );
-    }
-    for warning in &org.warnings {
-        let _ = writeln!(out, "  {} {warning}", paint(Style::Yellow, "warning:"));
+}
+
+/// `error: teams.yaml:3:3: organizations.acme-4d: unknown organization (did you mean
+/// acme-3d?)` for a problem of the files; `error: conflict: ...` for one of the live state,
+/// which is shown under its organization.
+fn problem_line(problem: &Diagnostic, paint: Paint<'_>) -> String {
+    let label = if problem.is_error() {
+        paint(Style::Red, "error:")
+    } else {
+        paint(Style::Yellow, "warning:")
+    };
+    let place = problem.place();
+    if problem.code.is_config() && !place.is_empty() {
+        format!("{label} {place}: {}", problem.text())
+    } else {
+        format!("{label} {}", problem.text())
     }
 }
 
@@ -207,10 +225,11 @@ fn value_text(value: &Value) -> String {
 
 fn change_text(change: &Change, action: ActionKind) -> String {
     if change.sensitive {
-        return if action == ActionKind::Create {
-            "(sensitive value)".to_owned()
-        } else {
-            "(sensitive value changed)".to_owned()
+        let source = escaped(&change.shown_source()).into_owned();
+        return match (action, change.from_env.is_empty()) {
+            (ActionKind::Create, _) => source,
+            (_, true) => "(sensitive value changed)".to_owned(),
+            (_, false) => format!("(sensitive value changed) {source}"),
         };
     }
     if change.field == "marker" {
@@ -247,24 +266,27 @@ fn change_text(change: &Change, action: ActionKind) -> String {
 /// GitHub refuses comments over 65,535 characters; stay well under.
 pub const MARKDOWN_LIMIT: usize = 60_000;
 
-/// The plan as a pull-request comment: a summary table, then one collapsible section per
-/// organization with the text plan inside; details truncated (never the summary) to stay under
-/// `MARKDOWN_LIMIT`.
+/// The plan as a pull-request comment: a summary table (or, when no plan could be made, what
+/// stopped it), then the problems with their places, then one collapsible section per
+/// organization with the plan inside a `diff` fence; the problems and then the details are
+/// truncated (never the summary) to stay under `MARKDOWN_LIMIT`.
 pub fn markdown(plan: &Plan) -> String {
     let mut head = String::from("### vntana-webhooks plan\n\n");
-    head.push_str("| organization | create | update | rotate | delete | unchanged | problems |\n");
-    head.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+    if !plan.organizations.is_empty() {
+        head.push_str(
+            "| organization | create | update | rotate | delete | unchanged | problems |\n",
+        );
+        head.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+    }
     for org in &plan.organizations {
         let count = |kind: ActionKind| org.actions.iter().filter(|a| a.action == kind).count();
+        let (errors, warnings) = crate::diagnostic::counts(&org.problems);
         let mut problems = Vec::new();
-        if !org.errors.is_empty() {
-            problems.push(format!("{} error(s)", org.errors.len()));
+        if errors > 0 {
+            problems.push(format!("{errors} error{}", plural(errors)));
         }
-        if !org.conflicts.is_empty() {
-            problems.push(format!("{} conflict(s)", org.conflicts.len()));
-        }
-        if !org.refused_by.is_empty() {
-            problems.push("refused by a safety guard".to_owned());
+        if warnings > 0 {
+            problems.push(format!("{warnings} warning{}", plural(warnings)));
         }
         let _ = writeln!(
             head,
@@ -282,14 +304,48 @@ pub fn markdown(plan: &Plan) -> String {
             }
         );
     }
-    let _ = writeln!(head, "\n**{}**\n", summary_line(plan));
+    if !plan.organizations.is_empty() {
+        head.push('\n');
+    }
+    let _ = writeln!(head, "**{}**\n", summary_line(plan));
     let note = "\n_Details truncated to fit a comment; run `vntana-webhooks plan` to see the whole plan._\n";
-    let mut body = String::new();
+    // The problems come first: they are what a reviewer must act on. Inside a fence, so text
+    // from the files or the platform is never read as markdown (no mentions, no links).
     let mut truncated = false;
+    if !plan.problems.is_empty() {
+        let (errors, warnings) = crate::diagnostic::counts(&plan.problems);
+        let _ = writeln!(
+            head,
+            "#### Problems: {errors} error{}, {warnings} warning{}\n\n```text",
+            plural(errors),
+            plural(warnings)
+        );
+        let budget = MARKDOWN_LIMIT / 3;
+        let mut shown = 0;
+        for problem in &plan.problems {
+            let line = fence_safe(&format!(
+                "{}[{}] {problem}",
+                problem.severity.as_str(),
+                problem.code
+            ));
+            if head.len() + line.len() > budget {
+                break;
+            }
+            head.push_str(&line);
+            head.push('\n');
+            shown += 1;
+        }
+        if shown < plan.problems.len() {
+            truncated = true;
+            let _ = writeln!(head, "... and {} more", plan.problems.len() - shown);
+        }
+        head.push_str("```\n\n");
+    }
+    let mut body = String::new();
     for org in &plan.organizations {
         let mut section_text = String::new();
-        organization_text(&mut section_text, org, &plain);
-        let open = if org.actions.is_empty() && org.conflicts.is_empty() && org.errors.is_empty() {
+        organization_text(&mut section_text, org, &plain, Layout::Diff);
+        let open = if org.actions.is_empty() && org.problems.is_empty() {
             ""
         } else {
             " open"
@@ -297,7 +353,7 @@ pub fn markdown(plan: &Plan) -> String {
         let section = format!(
             "<details{open}><summary><code>{}</code></summary>\n\n```diff\n{}```\n</details>\n\n",
             org.slug,
-            section_text.replace("```", "'''")
+            fence_safe(&section_text)
         );
         if head.len() + body.len() + section.len() + note.len() > MARKDOWN_LIMIT {
             truncated = true;
@@ -312,7 +368,7 @@ pub fn markdown(plan: &Plan) -> String {
                     body,
                     "<details open><summary><code>{}</code> (truncated)</summary>\n\n```diff\n{}\n```\n</details>\n\n",
                     org.slug,
-                    cut.replace("```", "'''")
+                    fence_safe(&cut)
                 );
             }
             break;
@@ -325,6 +381,15 @@ pub fn markdown(plan: &Plan) -> String {
         out.push_str(note);
     }
     out
+}
+
+/// Text that cannot close the fence it is in.
+fn fence_safe(text: &str) -> String {
+    text.replace("```", "'''")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 #[cfg(test)]
@@ -340,6 +405,7 @@ mod tests {
             before,
             after,
             sensitive: false,
+            from_env: Vec::new(),
         }
     }
 
@@ -354,16 +420,30 @@ mod tests {
             }],
             ..OrganizationPlan::default()
         };
-        let plan = Plan {
+        let mut plan = Plan {
             format_version: PLAN_FORMAT_VERSION,
             organizations: vec![org],
             summary: Summary::default(),
+            problems: Vec::new(),
         };
+        let snapshot = crate::live::LiveSnapshot {
+            format_version: 1,
+            email: String::new(),
+            catalogue: Vec::new(),
+            organizations: Vec::new(),
+        };
+        crate::plan::problems::attach(
+            &mut plan,
+            &crate::model::Desired::default(),
+            &snapshot,
+            Vec::new(),
+        );
         assert_eq!(
             summary_line(&plan),
             "No changes planned, but errors or conflicts block the plan."
         );
-        assert!(text(&plan, &plain).contains("  conflict: pim [u]: m\n"));
+        assert!(text(&plan, &plain).contains("  error: conflict: pim [u]: m\n"));
+        assert!(markdown(&plan).contains("error[conflict] acme: conflict: pim [u]: m\n"));
     }
 
     #[test]

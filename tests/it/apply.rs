@@ -184,7 +184,16 @@ async fn a_safety_refusal_exits_3_without_a_change_and_force_proceeds() {
     );
     assert_eq!(refused.code, 3, "{}\n{}", refused.stdout, refused.stderr);
     assert!(
-        refused.stderr.contains("nothing was applied"),
+        refused.stderr.contains("nothing was changed"),
+        "{}",
+        refused.stderr
+    );
+    // stderr ends with the refusal's cause and counts (product.md, "Planning").
+    assert_eq!(
+        refused.stderr.lines().last(),
+        Some(
+            "error: acme-3d: safety refusal: would update or delete 5 of 14 live webhooks (35%; the change-threshold guard allows 30% in an organization of 10 or more); review the plan, then use --force to override the change-threshold guard"
+        ),
         "{}",
         refused.stderr
     );

@@ -234,7 +234,7 @@ async fn a_saved_plan_holds_env_values_only_as_templates_and_refuses_a_changed_v
         .into();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("url:         (sensitive value)"),
+        run.stdout.contains("url:         (from $HOOK_URL)"),
         "{}",
         run.stdout
     );
@@ -287,6 +287,7 @@ fn a_huge_plan_fits_a_pull_request_comment_with_its_whole_summary() {
         format_version: 1,
         organizations,
         summary,
+        problems: Vec::new(),
     };
     let markdown = vntana_webhooks::plan::render::markdown(&plan);
     assert!(markdown.len() < 60_000, "{} characters", markdown.len());

@@ -48,10 +48,11 @@ async fn online_problems_are_all_reported_with_places_and_suggestions() {
             "POST /v1/auth/login/token".to_owned(),
             "GET /v1/organizations".to_owned(),
             "POST /v1/auth/refresh-token".to_owned(),
-            "GET /v1/webhooks/events".to_owned(),
+            format!("GET /v1/webhooks/organization/{globex}"),
             "GET /v1/clients/client-organizations".to_owned(),
+            "GET /v1/webhooks/events".to_owned(),
         ],
-        "reads only, one token (globex {globex})"
+        "reads only, as plan reads, one token: globex's (acme3d is unknown, initech's role may not manage webhooks)"
     );
 }
 

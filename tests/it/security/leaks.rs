@@ -314,7 +314,7 @@ const STANDALONE: &[Row] = &[
         "events --format json of an organization where the user is a viewer",
         &["events", "--format", "json", "--org", "initech"],
     ),
-    row("plan", &["plan", "-f", "webhooks.yaml"]).shows(&["(sensitive value)"]),
+    row("plan", &["plan", "-f", "webhooks.yaml"]).shows(&["(from $HOOK_PASSWORD, $HOOK_TOKEN)"]),
     row(
         "plan --format json",
         &["plan", "-f", "webhooks.yaml", "--format", "json"],
@@ -700,7 +700,7 @@ const EMBEDDED: &[Row] = &[
         "plan --emulator",
         &["--emulator", "plan", "-f", "webhooks.yaml"],
     )
-    .shows(&["(sensitive value)", "Using the embedded emulator"]),
+    .shows(&["(from $HOOK_PASSWORD, $HOOK_TOKEN)", "Using the embedded emulator"]),
     row(
         "plan --emulator --out",
         &[
