@@ -144,8 +144,8 @@ mod tests {
 
     #[test]
     fn a_message_cannot_start_a_command_of_its_own() {
-        let hostile = Diagnostic::warning(Code::PlanWarning, "50%\n::add-mask::x\r")
-            .in_organization("acme");
+        let hostile =
+            Diagnostic::warning(Code::PlanWarning, "50%\n::add-mask::x\r").in_organization("acme");
         let out = github(&[hostile]);
         assert_eq!(
             out,

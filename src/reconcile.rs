@@ -41,7 +41,11 @@ pub fn reads(desired: &Desired, options: &Options) -> (BTreeSet<String>, BTreeSe
 }
 
 /// Checks the config against a recorded live state (offline).
-pub fn check_snapshot(desired: &Desired, snapshot: &LiveSnapshot, options: &Options) -> Vec<Diagnostic> {
+pub fn check_snapshot(
+    desired: &Desired,
+    snapshot: &LiveSnapshot,
+    options: &Options,
+) -> Vec<Diagnostic> {
     let (slugs, with_folders) = reads(desired, options);
     let touched = desired.only(|slug| slugs.contains(slug));
     let organizations = resolve::check_snapshot_organizations(&touched, snapshot);

@@ -70,17 +70,22 @@ pub struct Visible<'a> {
 
 /// Every organization of `desired` that the user cannot see (with the closest one it can) or
 /// whose role may not manage webhooks, located at the organization's key in the config.
-pub fn check_organizations(desired: &Desired, visible: &[Visible<'_>], email: &str) -> Vec<Diagnostic> {
+pub fn check_organizations(
+    desired: &Desired,
+    visible: &[Visible<'_>],
+    email: &str,
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for (slug, org) in &desired.organizations {
         let path = join("organizations", slug);
         match visible.iter().find(|v| v.slug == slug) {
             None => {
                 let suggestion = suggest::closest(slug, visible.iter().map(|v| v.slug));
-                let mut problem = Diagnostic::error(Code::UnknownOrganization, "unknown organization")
-                    .at(org.origin.clone(), path)
-                    .in_organization(slug.as_str())
-                    .with_suggestion(suggestion);
+                let mut problem =
+                    Diagnostic::error(Code::UnknownOrganization, "unknown organization")
+                        .at(org.origin.clone(), path)
+                        .in_organization(slug.as_str())
+                        .with_suggestion(suggestion);
                 if suggestion.is_none() {
                     problem = problem.with_help(visible_help(visible, email));
                 }
@@ -97,7 +102,9 @@ pub fn check_organizations(desired: &Desired, visible: &[Visible<'_>], email: &s
                 )
                 .at(org.origin.clone(), path)
                 .in_organization(slug.as_str())
-                .with_help(format!("ask an owner of `{slug}` to give {email} one of those roles")),
+                .with_help(format!(
+                    "ask an owner of `{slug}` to give {email} one of those roles"
+                )),
             ),
             Some(_) => {}
         }
@@ -136,15 +143,17 @@ pub fn check(
             let path = join(&join(&join("organizations", slug), "webhooks"), name);
             for (i, event) in webhook.events.iter().enumerate() {
                 if !catalogue.contains_key(&event.value.value) {
-                    problems.push(unknown(
-                        Code::UnknownEvent,
-                        slug,
-                        event,
-                        format!("{path}.events[{i}]"),
-                        format!("unknown event `{}`", event.value.shown()),
-                        &event_names,
-                    )
-                    .with_help("`vntana-webhooks events` lists the catalogue"));
+                    problems.push(
+                        unknown(
+                            Code::UnknownEvent,
+                            slug,
+                            event,
+                            format!("{path}.events[{i}]"),
+                            format!("unknown event `{}`", event.value.shown()),
+                            &event_names,
+                        )
+                        .with_help("`vntana-webhooks events` lists the catalogue"),
+                    );
                 }
             }
             let Some(org_folders) = org_folders else {
@@ -220,7 +229,10 @@ pub fn check_snapshot(
         .filter(|o| with_folders.contains(&o.slug))
         .filter_map(|o| {
             let listed = o.folders.as_ref()?;
-            Some((o.slug.clone(), listed.iter().map(|f| f.slug.as_str()).collect()))
+            Some((
+                o.slug.clone(),
+                listed.iter().map(|f| f.slug.as_str()).collect(),
+            ))
         })
         .collect();
     let readable = desired.only(|slug| {

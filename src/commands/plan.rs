@@ -67,10 +67,10 @@ async fn make(
     let options = options(&args.selection, &desired).map_err(|problem| vec![problem])?;
     let plan = if let Some(path) = &args.live {
         let snapshot = LiveSnapshot::read(path).map_err(|err| {
-            diagnostics_of(&anyhow::Error::from(err).context(format!(
-                "cannot use the live snapshot {}",
-                path.display()
-            )))
+            diagnostics_of(
+                &anyhow::Error::from(err)
+                    .context(format!("cannot use the live snapshot {}", path.display())),
+            )
         })?;
         reconcile::plan_snapshot(&desired, &snapshot, &options)
     } else {

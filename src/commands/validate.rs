@@ -80,15 +80,23 @@ async fn validate(args: &ValidateArgs, global: &GlobalArgs, printer: &Printer) -
         let connection = connect::connect(global, PARALLELISM, printer).await?;
         let session = &connection.session;
         let checked = reconcile::read_and_check(session, &desired, &Options::default()).await?;
-        anyhow::Ok((session.client().base_url().to_owned(), checked))
+        anyhow::Ok((session.client().base_url().clone(), checked))
     };
     match checked.await {
         Ok((url, checked)) => {
             // What the live read could not vouch for is a problem of validation too.
             let mut problems = checked.problems;
-            for org in checked.read.snapshot.organizations.iter().filter(|o| o.error.is_some()) {
+            for org in checked
+                .read
+                .snapshot
+                .organizations
+                .iter()
+                .filter(|o| o.error.is_some())
+            {
                 let message = org.error.clone().unwrap_or_default();
-                problems.push(crate::plan::problems::read_error(&desired, &org.slug, message));
+                problems.push(crate::plan::problems::read_error(
+                    &desired, &org.slug, message,
+                ));
             }
             problems.sort();
             Validated {
@@ -130,9 +138,9 @@ fn text_result(validated: &Validated, valid: bool) -> String {
         plural(webhooks)
     );
     match &validated.against {
-        None => format!(
-            "The config is valid: {summary} (offline: not checked against the platform).\n"
-        ),
+        None => {
+            format!("The config is valid: {summary} (offline: not checked against the platform).\n")
+        }
         Some(url) => format!(
             "The config is valid: {summary}; organizations, roles, folders and events checked against {url}.\n"
         ),

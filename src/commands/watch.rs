@@ -27,11 +27,11 @@ use crate::commands::connect::{self, Connection};
 use crate::commands::plan::{options, outcome};
 use crate::commands::{ExitStatus, print_problems, report};
 use crate::config;
+use crate::diagnostic::Code;
 use crate::model::Desired;
 use crate::plan::model::{ActionKind, Reason};
 use crate::plan::{Options, render};
 use crate::printer::Printer;
-use crate::diagnostic::Code;
 use crate::reconcile;
 use crate::secrets_out::SecretsOut;
 use crate::watch::{self, Outcome, Pass, Timing, Trigger, Why};
@@ -260,9 +260,10 @@ impl WatchPass<'_> {
         // Names the platform does not know (or a role that may not manage webhooks) make the
         // config invalid, like a typo in the files; a failed read is an outage.
         let read_failed = plan.problems.iter().any(|p| p.code == Code::ReadError);
-        let invalid = plan.problems.iter().any(|p| {
-            p.is_error() && (p.code.is_config() || p.code == Code::RoleForbidden)
-        });
+        let invalid = plan
+            .problems
+            .iter()
+            .any(|p| p.is_error() && (p.code.is_config() || p.code == Code::RoleForbidden));
         self.printer.result(&render::text(&plan, &|style, text| {
             self.printer.paint(style, text)
         }));

@@ -31,8 +31,8 @@ impl InterpolationError {
         match self {
             InterpolationError::Unset(_) => Code::EnvUnset,
             InterpolationError::Refused(_) => Code::EnvRefused,
-            InterpolationError::TooLong(_) => Code::InvalidValue,
-            InterpolationError::Unterminated
+            InterpolationError::TooLong(_)
+            | InterpolationError::Unterminated
             | InterpolationError::BadName(_)
             | InterpolationError::NestedDefault(_) => Code::InvalidValue,
         }

@@ -268,7 +268,9 @@ impl<'a> Walker<'a> {
     fn named<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Vec<&'n (Key, Node)> {
         if let Kind::Seq(_) = node.kind {
             // `- url: ...` items: the YAML shape of most tools' lists of webhooks.
-            self.problem_with_help(Code::InvalidType, node.loc,
+            self.problem_with_help(
+                Code::InvalidType,
+                node.loc,
                 path,
                 format!("expected a mapping, found a list; {what}"),
                 Some(format!(
@@ -304,7 +306,9 @@ impl<'a> Walker<'a> {
             // `acme-3d:` with nothing under it is an empty mapping.
             Kind::Scalar(s) if s.typed() == Typed::Null => Some(&[]),
             _ => {
-                self.problem(Code::InvalidType, node.loc,
+                self.problem(
+                    Code::InvalidType,
+                    node.loc,
                     path,
                     format!("expected a mapping, found {}", node.describe()),
                 );
@@ -331,7 +335,9 @@ impl<'a> Walker<'a> {
         hidden: fn(&str) -> Option<char>,
     ) -> Option<Text> {
         let Kind::Scalar(scalar) = &node.kind else {
-            self.problem(Code::InvalidType, node.loc,
+            self.problem(
+                Code::InvalidType,
+                node.loc,
                 path,
                 format!("expected a string, found {}", node.describe()),
             );
@@ -347,7 +353,9 @@ impl<'a> Walker<'a> {
         };
         let chars = raw.chars().count();
         if chars > MAX_VALUE_CHARS {
-            self.problem(Code::InvalidValue, node.loc,
+            self.problem(
+                Code::InvalidValue,
+                node.loc,
                 path,
                 format!("the value has {chars} characters; at most {MAX_VALUE_CHARS} are allowed"),
             );
@@ -380,7 +388,9 @@ impl<'a> Walker<'a> {
             } else {
                 "the value".to_owned()
             };
-            self.problem(Code::InvalidValue, node.loc,
+            self.problem(
+                Code::InvalidValue,
+                node.loc,
                 path,
                 format!(
                     "{whose} contains {} ({}), which does not show as written: remove it",
@@ -397,7 +407,9 @@ impl<'a> Walker<'a> {
     fn name(&mut self, node: &Node, path: &str, what: &str) -> Option<Located<Text>> {
         let text = self.text(node, path)?;
         if text.value.trim().is_empty() {
-            self.problem(Code::InvalidValue, node.loc,
+            self.problem(
+                Code::InvalidValue,
+                node.loc,
                 path,
                 format!("expected {what}, found an empty string"),
             );
@@ -427,7 +439,9 @@ impl<'a> Walker<'a> {
                 )
             })
         });
-        self.problem_with_help(Code::InvalidType, node.loc,
+        self.problem_with_help(
+            Code::InvalidType,
+            node.loc,
             path,
             format!("expected true or false, found {}", node.describe()),
             help,
@@ -472,7 +486,9 @@ impl<'a> Walker<'a> {
                 )),
                 _ => None,
             };
-            self.problem_with_help(Code::InvalidType, node.loc,
+            self.problem_with_help(
+                Code::InvalidType,
+                node.loc,
                 path,
                 format!("expected a list of {what}s, found {}", node.describe()),
                 help,
@@ -510,7 +526,9 @@ impl<'a> Walker<'a> {
     pub fn file(&mut self, root: &Node) -> FileConfig {
         let mut config = FileConfig::default();
         let Kind::Map(_) = &root.kind else {
-            self.problem(Code::InvalidType, root.loc,
+            self.problem(
+                Code::InvalidType,
+                root.loc,
                 "",
                 format!(
                     "expected a mapping with `version: 1` at the top, found {}",
@@ -523,7 +541,9 @@ impl<'a> Walker<'a> {
             return config;
         };
         match field(entries, "version") {
-            None => self.problem(Code::UnsupportedVersion, root.loc,
+            None => self.problem(
+                Code::UnsupportedVersion,
+                root.loc,
                 "",
                 "missing `version: 1` (the format's version) at the top of the file".to_owned(),
             ),
@@ -685,7 +705,9 @@ impl<'a> Walker<'a> {
         let entries = self.fields(node, &path, WEBHOOK_FIELDS)?;
         if entries.is_empty() {
             // `pim-sync:` with nothing under it: one problem, not one per required field.
-            self.problem(Code::InvalidValue, key.loc,
+            self.problem(
+                Code::InvalidValue,
+                key.loc,
                 &path,
                 "the webhook is empty: it needs at least `url` and `events`".to_owned(),
             );
@@ -697,7 +719,9 @@ impl<'a> Walker<'a> {
         let url = match field(entries, "url") {
             None if merged => None,
             Some(node) if matches!(node.kind, Kind::Seq(_)) => {
-                self.problem_with_help(Code::InvalidType, node.loc,
+                self.problem_with_help(
+                    Code::InvalidType,
+                    node.loc,
                     &here("url"),
                     format!("expected a string, found {}", node.describe()),
                     Some("a webhook has one url: define one webhook for each url".to_owned()),
@@ -705,7 +729,9 @@ impl<'a> Walker<'a> {
                 None
             }
             None => {
-                self.problem(Code::MissingField, key.loc,
+                self.problem(
+                    Code::MissingField,
+                    key.loc,
                     &path,
                     "missing `url`: the address the platform posts events to".to_owned(),
                 );
@@ -821,7 +847,13 @@ impl<'a> Walker<'a> {
             let suggestion = format!("https://{shown}");
             self.problem_suggesting(Code::InvalidUrl, loc, path, message, Some(&suggestion));
         } else {
-            self.problem_with_help(Code::InvalidUrl, loc, path, message, Some(trouble.to_owned()));
+            self.problem_with_help(
+                Code::InvalidUrl,
+                loc,
+                path,
+                message,
+                Some(trouble.to_owned()),
+            );
         }
         false
     }
@@ -923,7 +955,11 @@ mod tests {
                 let help = p
                     .help
                     .clone()
-                    .or_else(|| p.suggestion.as_ref().map(|s| format!("did you mean `{s}`?")))
+                    .or_else(|| {
+                        p.suggestion
+                            .as_ref()
+                            .map(|s| format!("did you mean `{s}`?"))
+                    })
                     .map(|h| format!(" [{h}]"))
                     .unwrap_or_default();
                 format!(

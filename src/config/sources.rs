@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use super::problem::Problem;
-use crate::model::Origin;
 use crate::diagnostic::Code;
+use crate::model::Origin;
 
 /// The file read when no `-f` is given.
 pub const DEFAULT_FILE: &str = "vntana-webhooks.yaml";

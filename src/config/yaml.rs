@@ -6,9 +6,9 @@
 //! are names. It knows nothing of the config format beyond the dotted paths
 //! (`organizations.acme-3d.prune`) its problems are named by.
 
+use crate::diagnostic::Code;
 use std::collections::BTreeMap;
 use std::fmt;
-use crate::diagnostic::Code;
 
 use serde_saphyr::granit_parser::{
     Event, Options, Parser, ScalarStyle, ScanError, Span, StructureStyle, Tag,

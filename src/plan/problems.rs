@@ -29,7 +29,9 @@ pub fn attach(plan: &mut Plan, desired: &Desired, snapshot: &LiveSnapshot, extra
                     OrganizationPlan {
                         slug: slug.clone(),
                         uuid: live.map(|l| l.uuid.clone()).unwrap_or_default(),
-                        live_digest: live.map(crate::live::LiveOrganization::digest).unwrap_or_default(),
+                        live_digest: live
+                            .map(crate::live::LiveOrganization::digest)
+                            .unwrap_or_default(),
                         ..OrganizationPlan::default()
                     },
                 );
@@ -86,7 +88,10 @@ fn of_organization(org: &OrganizationPlan, desired: &Desired) -> Vec<Diagnostic>
         found.push(at_org(refusal_diagnostic(refusal)));
     }
     for warning in &org.warnings {
-        found.push(at_org(Diagnostic::warning(Code::PlanWarning, warning.clone())));
+        found.push(at_org(Diagnostic::warning(
+            Code::PlanWarning,
+            warning.clone(),
+        )));
     }
     found
 }

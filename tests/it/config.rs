@@ -202,13 +202,18 @@ fn every_hostile_config_fails_cleanly_or_is_accepted_safely() {
                 assert!(run.stdout.is_empty(), "{name}: errors go to stderr");
                 // stderr ends with one line per problem, each naming its place and cause.
                 assert!(
-                    run.stderr.lines().next().is_some_and(|l| l.ends_with(" in the config")),
+                    run.stderr
+                        .lines()
+                        .next()
+                        .is_some_and(|l| l.ends_with(" in the config")),
                     "{name}: {transcript}"
                 );
                 let last = run.stderr.lines().last().unwrap_or_default();
                 assert!(
-                    last.starts_with(&format!("error: {}", path.file_name().unwrap().to_string_lossy()))
-                        || last.starts_with("error: ... and "),
+                    last.starts_with(&format!(
+                        "error: {}",
+                        path.file_name().unwrap().to_string_lossy()
+                    )) || last.starts_with("error: ... and "),
                     "{name}: {transcript}"
                 );
             }

@@ -700,7 +700,10 @@ const EMBEDDED: &[Row] = &[
         "plan --emulator",
         &["--emulator", "plan", "-f", "webhooks.yaml"],
     )
-    .shows(&["(from $HOOK_PASSWORD, $HOOK_TOKEN)", "Using the embedded emulator"]),
+    .shows(&[
+        "(from $HOOK_PASSWORD, $HOOK_TOKEN)",
+        "Using the embedded emulator",
+    ]),
     row(
         "plan --emulator --out",
         &[
