@@ -87,8 +87,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Check the config files; online, also the organizations, folders and events they name.
     Validate(ValidateArgs),
-    /// Print the JSON Schema of the config format.
-    Schema,
+    /// Print the JSON Schema of the config format (or, with --plan, of the JSON plan).
+    Schema(SchemaArgs),
     /// List the platform's event catalogue by category.
     Events(EventsArgs),
     /// Run a local, faithful emulator of the VNTANA Admin API.
@@ -235,6 +235,13 @@ pub struct ExportArgs {
     /// What to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Yaml, value_name = "FORMAT")]
     pub format: ExportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of `plan --format json` instead of the config's.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]

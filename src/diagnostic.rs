@@ -294,6 +294,36 @@ impl Serialize for Diagnostic {
     }
 }
 
+impl schemars::JsonSchema for Diagnostic {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Diagnostic".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let text = serde_json::json!({"type": ["string", "null"]});
+        let number = serde_json::json!({"type": ["integer", "null"], "minimum": 1});
+        schemars::json_schema!({
+            "description": "A problem: an error blocks the run, a warning informs. Text has url passwords masked and control characters escaped; absent parts are null.",
+            "type": "object",
+            "properties": {
+                "severity": {"enum": ["error", "warning"]},
+                "code": {"enum": codes, "description": "Stable: programs may key on it."},
+                "message": {"type": "string"},
+                "organization": text,
+                "file": text,
+                "line": number,
+                "column": number,
+                "path": {"type": ["string", "null"], "description": "The config path, e.g. organizations.acme-3d.webhooks.pim-sync.events[1]."},
+                "help": text,
+                "suggestion": {"type": ["string", "null"], "description": "The closest valid name (did you mean)."}
+            },
+            "required": ["severity", "code", "message", "organization", "file", "line", "column", "path", "help", "suggestion"],
+            "additionalProperties": false
+        })
+    }
+}
+
 /// How many of `diagnostics` are errors and warnings.
 pub fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();

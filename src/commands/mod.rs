@@ -175,7 +175,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             Command::Completions(args) => Ok(completions::run(&args, printer)),
             Command::Secret(args) => secret::run(&args, &cli.global, printer).await,
             Command::Validate(args) => validate::run(args, &cli.global, printer).await,
-            Command::Schema => Ok(schema::run(printer)),
+            Command::Schema(args) => Ok(schema::run(&args, printer)),
             Command::Events(args) => events::run(args, &cli.global, printer).await,
             Command::Emulator(args) => emulator::run(args, &cli.global, printer).await,
             Command::Verify(args) => verify::run(args, printer),

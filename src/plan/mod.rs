@@ -7,6 +7,7 @@ pub mod model;
 pub mod planner;
 pub mod problems;
 pub mod render;
+pub mod schema;
 
 pub use model::{Action, ActionKind, Plan, Reason};
 pub use planner::{Options, Target, plan};

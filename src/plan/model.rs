@@ -2,6 +2,7 @@
 //! serialise as the JSON plan (`formatVersion` 1, camelCase, lists never omitted), which the
 //! README documents. An action also carries, unserialised, the full state to send.
 
+use schemars::JsonSchema;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -12,8 +13,9 @@ use crate::model::Text;
 /// The JSON plan's format version.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Plan {
     pub format_version: u32,
     /// Sorted by slug.
@@ -24,7 +26,8 @@ pub struct Plan {
     pub problems: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema, Default)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -33,8 +36,9 @@ pub struct Summary {
     pub unchanged: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct OrganizationPlan {
     pub slug: String,
     pub uuid: String,
@@ -57,7 +61,7 @@ pub struct OrganizationPlan {
     pub problems: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ActionKind {
     Create,
@@ -66,7 +70,7 @@ pub enum ActionKind {
     Delete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Reason {
     New,
@@ -80,8 +84,9 @@ pub enum Reason {
     ImperativeRotation,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Action {
     pub action: ActionKind,
     /// The webhook's name (its new name for a rename).
@@ -138,6 +143,40 @@ impl Change {
     }
 }
 
+impl JsonSchema for Change {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Change".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "One field's change: its value before (null for a create) and after, or only that it is sensitive (the new value came from these environment variables, or differs only in a masked url password).",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "before": {},
+                        "after": {}
+                    },
+                    "required": ["field", "before", "after"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "sensitive": {"const": true},
+                        "fromEnv": {"type": "array", "items": {"type": "string"}}
+                    },
+                    "required": ["field", "sensitive", "fromEnv"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 impl Serialize for Change {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(3))?;
@@ -154,8 +193,9 @@ impl Serialize for Change {
 }
 
 /// A live webhook listed but not acted on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Listed {
     pub name: String,
     pub uuid: String,
@@ -165,15 +205,16 @@ pub struct Listed {
     pub marked: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Conflict {
     pub webhook: String,
     pub message: String,
     pub uuids: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Guard {
     /// More than 30% of an organization's (at least 10) live webhooks updated or deleted.
@@ -182,8 +223,9 @@ pub enum Guard {
     DeleteAllManaged,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Refusal {
     pub organization: String,
     pub guard: Guard,
