@@ -29,25 +29,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes. Credentials are read from the environment only
-/// (`VNTANA_API_KEY`, or `VNTANA_EMAIL` and `VNTANA_PASSWORD`), never from flags, so they do
-/// not show in process listings or shell history.
+/// Flags every command takes: they mean the same everywhere, before or after the command.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The VNTANA Admin API address; plain http only for a loopback host. Default:
-    /// $VNTANA_API_URL, else https://api-platform.vntana.com.
-    #[arg(long, global = true, value_name = "URL")]
-    pub api_url: Option<String>,
-
-    /// Run against an embedded emulator (state in ./.vntana-emulator/, seeded on first use
-    /// with the default seed); ignores VNTANA_* and --api-url.
-    #[arg(long, global = true, conflicts_with = "api_url")]
-    pub emulator: bool,
-
-    /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
-    #[arg(long, global = true, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
-    pub timeout: Duration,
-
     /// Log requests to stderr (method, path, status, time): -v, more detail with -vv and -vvv.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -61,7 +45,29 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
-impl GlobalArgs {
+/// How a command that talks to the platform reaches it: flattened only into those commands,
+/// so `verify --help` does not offer `--api-url`. Credentials are read from the environment
+/// only (`VNTANA_API_KEY`, or `VNTANA_EMAIL` and `VNTANA_PASSWORD`), never from flags, so they
+/// do not show in process listings or shell history.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectionArgs {
+    /// The VNTANA Admin API address; plain http only for a loopback host. Default:
+    /// $VNTANA_API_URL, else https://api-platform.vntana.com.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Run against an embedded emulator (state in ./.vntana-emulator/, seeded on first use
+    /// with the default seed); ignores VNTANA_*.
+    #[arg(long, conflicts_with = "api_url")]
+    pub emulator: bool,
+
+    /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
+    #[arg(long, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+impl ConnectionArgs {
     /// `--api-url`, else `VNTANA_API_URL` (read through `lookup`), else the platform's.
     pub fn api_url(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
         self.api_url
@@ -116,6 +122,9 @@ pub struct ValidateArgs {
     /// Check the files alone, without any request to the platform.
     #[arg(long)]
     pub offline: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `plan --format`.
@@ -155,6 +164,9 @@ pub struct PlanArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +200,9 @@ pub struct ApplyArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `export --format`.
@@ -210,6 +225,9 @@ pub struct ExportArgs {
     /// What to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Yaml, value_name = "FORMAT")]
     pub format: ExportFormat,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +269,9 @@ pub struct WatchArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +279,9 @@ pub struct SecretArgs {
     /// The webhook, as ORG/NAME (split at the first `/`).
     #[arg(value_name = "ORG/NAME")]
     pub webhook: String,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// What a plan covers, beyond the config.
@@ -301,6 +325,9 @@ pub struct EventsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text, value_name = "FORMAT")]
     pub format: TextOrJson,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
-use crate::cli::{ApplyArgs, GlobalArgs, TextOrJson};
+use crate::cli::{ApplyArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
 use crate::commands::{ExitStatus, connect};
 use crate::config;
@@ -37,11 +37,7 @@ struct Prepared {
     saved: bool,
 }
 
-pub async fn run(
-    args: ApplyArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     // Everything that can be checked without the platform is checked first.
     let secrets_out = args
         .secrets_out
@@ -62,7 +58,8 @@ pub async fn run(
             "the config given with -f differs from the one the saved plan was made from; plan again"
         );
     }
-    let connection = connect::connect(global, usize::from(args.parallelism), printer).await?;
+    let connection =
+        connect::connect(&args.connection, usize::from(args.parallelism), printer).await?;
     let session = &connection.session;
     let prepared = prepare(&args, saved, desired, session).await?;
     let Prepared {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
-use crate::cli::{GlobalArgs, PlanArgs, PlanFormat, SelectionArgs};
+use crate::cli::{PlanArgs, PlanFormat, SelectionArgs};
 use crate::commands::{ExitStatus, connect};
 use crate::config;
 use crate::live::LiveSnapshot;
@@ -18,17 +18,14 @@ use crate::plan::{Options, Plan, Target, render};
 use crate::printer::Printer;
 use crate::reconcile;
 
-pub async fn run(
-    args: PlanArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: PlanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let desired = config::load(&args.config.files, &|name| std::env::var(name).ok())?;
     let options = options(&args.selection, &desired)?;
     let plan = if let Some(path) = &args.live {
         reconcile::plan_snapshot(&desired, &LiveSnapshot::read(path)?, &options)?
     } else {
-        let connection = connect::connect(global, usize::from(args.parallelism), printer).await?;
+        let connection =
+            connect::connect(&args.connection, usize::from(args.parallelism), printer).await?;
         reconcile::plan_online(&connection.session, &desired, &options)
             .await?
             .plan

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::api::wire::{Folder, roles};
 use crate::api::{AuthError, Session, TokenUse};
-use crate::cli::{GlobalArgs, ValidateArgs};
+use crate::cli::ValidateArgs;
 use crate::commands::{ExitStatus, connect};
 use crate::config::{self, ConfigError, Problem};
 use crate::model::Desired;
@@ -16,11 +16,7 @@ use crate::{resolve, suggest};
 /// Requests in flight when validating (reads only).
 const PARALLELISM: usize = 4;
 
-pub async fn run(
-    args: ValidateArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let desired = config::load(&args.config.files, &|name| std::env::var(name).ok())?;
     let webhooks: usize = desired
         .organizations
@@ -39,7 +35,7 @@ pub async fn run(
         ));
         return Ok(ExitStatus::Success);
     }
-    let connection = connect::connect(global, PARALLELISM, printer).await?;
+    let connection = connect::connect(&args.connection, PARALLELISM, printer).await?;
     let session = &connection.session;
     let problems = check_online(&desired, session).await?;
     if !problems.is_empty() {
