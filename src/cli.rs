@@ -19,7 +19,8 @@ pub const DEFAULT_API_URL: &str = "https://api-platform.vntana.com";
     name = "vntana-webhooks",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = ABOUT_ENVIRONMENT_AND_EXIT_CODES
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -29,39 +30,48 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes. Credentials are read from the environment only
-/// (`VNTANA_API_KEY`, or `VNTANA_EMAIL` and `VNTANA_PASSWORD`), never from flags, so they do
-/// not show in process listings or shell history.
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
+/// Flags every command takes: they mean the same everywhere, before or after the command.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The VNTANA Admin API address; plain http only for a loopback host. Default:
-    /// $VNTANA_API_URL, else https://api-platform.vntana.com.
-    #[arg(long, global = true, value_name = "URL")]
-    pub api_url: Option<String>,
-
-    /// Run against an embedded emulator (state in ./.vntana-emulator/, seeded on first use
-    /// with the default seed); ignores VNTANA_* and --api-url.
-    #[arg(long, global = true, conflicts_with = "api_url")]
-    pub emulator: bool,
-
-    /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
-    #[arg(long, global = true, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
-    pub timeout: Duration,
-
     /// Log requests to stderr (method, path, status, time): -v, more detail with -vv and -vvv.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Print only results and errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// When to colour output; `NO_COLOR` is honoured with `auto`.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 }
 
-impl GlobalArgs {
+/// How a command that talks to the platform reaches it: flattened only into those commands,
+/// so `verify --help` does not offer `--api-url`. Credentials are read from the environment
+/// only (`VNTANA_API_KEY`, or `VNTANA_EMAIL` and `VNTANA_PASSWORD`), never from flags, so they
+/// do not show in process listings or shell history.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectionArgs {
+    /// The VNTANA Admin API address; plain http only for a loopback host. Default:
+    /// $VNTANA_API_URL, else https://api-platform.vntana.com.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Run against an embedded emulator (state in ./.vntana-emulator/, seeded on first use
+    /// with the default seed); ignores VNTANA_*.
+    #[arg(long, conflicts_with = "api_url")]
+    pub emulator: bool,
+
+    /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
+    #[arg(long, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+impl ConnectionArgs {
     /// `--api-url`, else `VNTANA_API_URL` (read through `lookup`), else the platform's.
     pub fn api_url(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
         self.api_url
@@ -71,31 +81,147 @@ impl GlobalArgs {
     }
 }
 
+/// The end of `vntana-webhooks --help` (product.md, "Other commands" and "Exit codes").
+const ABOUT_ENVIRONMENT_AND_EXIT_CODES: &str = "\
+Environment:
+  VNTANA_API_KEY   API key to sign in with; wins over VNTANA_EMAIL and VNTANA_PASSWORD
+  VNTANA_EMAIL     email to sign in with, together with VNTANA_PASSWORD
+  VNTANA_PASSWORD  password of VNTANA_EMAIL
+  VNTANA_API_URL   API address when --api-url is not given (default https://api-platform.vntana.com)
+  NO_COLOR         set and not empty: no colour, unless --color always
+  HTTPS_PROXY      proxy for requests to the platform (HTTP_PROXY and NO_PROXY are honoured too)
+
+Credentials are read only by commands that talk to the platform; schema, validate --offline,
+plan --live, verify, listen, emulator and completions need none.
+
+Exit codes:
+  0  success (with --detailed-exitcode: the plan has no actions)
+  1  error of any kind, usage errors included
+  2  the plan has actions (only with --detailed-exitcode)
+  3  refused by a safety guard
+
+Examples:
+  # Plan the example config against the embedded emulator: nothing leaves your machine
+  vntana-webhooks plan --emulator -f examples/webhooks.yaml
+  # Every command's help ends with examples of its own
+  vntana-webhooks plan --help";
+
+/// `--help` ends with examples: real command lines, each checked to parse by the tests
+/// (tests/it/cli.rs).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show how the live platform differs from the config.
+    #[command(after_help = "\
+Examples:
+  # Plan the example config against the embedded emulator: nothing leaves your machine
+  vntana-webhooks plan --emulator -f examples/webhooks.yaml
+  # Save the plan, for `vntana-webhooks apply plan.json` to apply exactly as planned
+  vntana-webhooks plan -f webhooks/ --out plan.json
+  # A pull-request comment with no credentials: against a snapshot from `export --format live-json`
+  vntana-webhooks plan -f webhooks/ --live live-snapshot.json --format markdown > plan.md
+  # A drift check: exit 2 when the plan has actions, 0 when it has none
+  vntana-webhooks plan -f webhooks/ --detailed-exitcode")]
     Plan(PlanArgs),
     /// Keep planning (and with --apply, applying) as the config and the platform change.
+    #[command(after_help = "\
+Examples:
+  # Plan again on every save of the config, against the embedded emulator
+  vntana-webhooks watch --emulator -f examples/webhooks.yaml
+  # Run as a controller: apply every change, and check for drift every minute
+  vntana-webhooks watch -f webhooks/ --apply --interval 1m --secrets-out secrets.json")]
     Watch(WatchArgs),
     /// Make the live platform match the config, or apply a plan saved with `plan --out`.
+    #[command(after_help = "\
+Examples:
+  # Apply a plan saved with `plan --out`, writing the new secrets to a file
+  vntana-webhooks apply plan.json --secrets-out secrets.json
+  # In CI, on merge: plan and apply without a prompt
+  vntana-webhooks apply -f webhooks/ --auto-approve --secrets-out secrets.json
+  # Print the requests an apply would send, without sending them
+  vntana-webhooks apply -f webhooks/ --dry-run
+  # Incident response: rotate one webhook's signing secret now
+  vntana-webhooks apply -f webhooks/ --rotate acme-3d/pim-sync --secrets-out secrets.json")]
     Apply(ApplyArgs),
     /// Print one webhook's signing secret (ORG/NAME).
+    #[command(after_help = "\
+Examples:
+  # The secret of webhook pim-sync of organization acme-3d
+  vntana-webhooks secret acme-3d/pim-sync
+  # The same, from the embedded emulator
+  vntana-webhooks secret --emulator acme-3d/pim-sync")]
     Secret(SecretArgs),
     /// Write a config (or a live snapshot) of the live state: adopt an existing setup.
+    #[command(after_help = "\
+Examples:
+  # Adopt an existing setup: a config of one organization's webhooks
+  vntana-webhooks export --org acme-3d > acme-3d.yaml
+  # A live snapshot of every organization you may manage, for `plan --live`
+  vntana-webhooks export --format live-json > live-snapshot.json")]
     Export(ExportArgs),
     /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  # bash
+  vntana-webhooks completions bash > ~/.local/share/bash-completion/completions/vntana-webhooks
+  # zsh: into a folder of your $fpath
+  vntana-webhooks completions zsh > ~/.zfunc/_vntana-webhooks
+  # fish
+  vntana-webhooks completions fish > ~/.config/fish/completions/vntana-webhooks.fish")]
     Completions(CompletionsArgs),
     /// Check the config files; online, also the organizations, folders and events they name.
+    #[command(after_help = "\
+Examples:
+  # The files alone: no credentials, no request
+  vntana-webhooks validate --offline -f webhooks/
+  # Also check, with reads only, the organizations, roles, folders and events the files name
+  vntana-webhooks validate -f webhooks/
+  # The same against the embedded emulator
+  vntana-webhooks validate --emulator -f examples/webhooks.yaml")]
     Validate(ValidateArgs),
     /// Print the JSON Schema of the config format (or, with --plan, of the JSON plan).
+    #[command(after_help = "\
+Examples:
+  # Write it beside the configs, for editors; start each config with the line
+  # yaml-language-server: $schema=./vntana-webhooks.schema.json
+  vntana-webhooks schema > vntana-webhooks.schema.json
+  # In CI: fail when the committed copy is out of date
+  vntana-webhooks schema | diff - vntana-webhooks.schema.json
+  # The schema of `plan --format json`, for programs that read plans
+  vntana-webhooks schema --plan > plan.schema.json")]
     Schema(SchemaArgs),
     /// List the platform's event catalogue by category.
+    #[command(after_help = "\
+Examples:
+  # The catalogue of the embedded emulator
+  vntana-webhooks events --emulator
+  # As JSON, read with organization acme-3d's token
+  vntana-webhooks events --org acme-3d --format json")]
     Events(EventsArgs),
     /// Run a local, faithful emulator of the VNTANA Admin API.
+    #[command(after_help = "\
+Examples:
+  # The default seed on 127.0.0.1:8787; paste the printed export lines into another shell
+  vntana-webhooks emulator
+  # Keep the state across restarts
+  vntana-webhooks emulator --state emulator-state.json
+  # Your own organizations, users and webhooks, on a free port
+  vntana-webhooks emulator --seed seed.yaml --listen 127.0.0.1:0")]
     Emulator(EmulatorArgs),
     /// Check a delivery's signature: exit 0 when it is valid, 1 when not.
+    #[command(after_help = "\
+Examples:
+  # The secret in $SECRET; the X-TIMESTAMP and X-VNTANA-SIGNATURE headers in $TS and $SIG
+  vntana-webhooks verify --secret-env SECRET --timestamp \"$TS\" --signature \"$SIG\" < body.json
+  # The body as an argument, byte for byte
+  vntana-webhooks verify --secret-env SECRET --timestamp \"$TS\" --signature \"$SIG\" \"$BODY\"")]
     Verify(VerifyArgs),
     /// Receive deliveries and check their signatures with a --secrets-out file.
+    #[command(after_help = "\
+Examples:
+  # Receive on http://127.0.0.1:9000, checking signatures with the secrets apply wrote
+  vntana-webhooks listen --secrets secrets.json
+  # On a free port, printed on the first line
+  vntana-webhooks listen --listen 127.0.0.1:0 --secrets secrets.json")]
     Listen(ListenArgs),
 }
 
@@ -120,6 +246,9 @@ pub struct ValidateArgs {
     /// Output format of the result and its problems.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text, value_name = "FORMAT")]
     pub format: ValidateFormat,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `plan --format`.
@@ -180,6 +309,9 @@ pub struct PlanArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +345,9 @@ pub struct ApplyArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `export --format`.
@@ -235,6 +370,9 @@ pub struct ExportArgs {
     /// What to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Yaml, value_name = "FORMAT")]
     pub format: ExportFormat,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +421,9 @@ pub struct WatchArgs {
     /// Requests in flight at most, reads included.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +431,9 @@ pub struct SecretArgs {
     /// The webhook, as ORG/NAME (split at the first `/`).
     #[arg(value_name = "ORG/NAME")]
     pub webhook: String,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// What a plan covers, beyond the config.
@@ -333,6 +477,9 @@ pub struct EventsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text, value_name = "FORMAT")]
     pub format: TextOrJson,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,9 @@ pub enum ColorChoice {
     /// Colour when the stream is a terminal and `NO_COLOR` is unset.
     #[default]
     Auto,
+    /// Colour, even when the stream is not a terminal or `NO_COLOR` is set.
     Always,
+    /// Never colour.
     Never,
 }
 

@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
-use crate::cli::{ApplyArgs, GlobalArgs, TextOrJson};
+use crate::cli::{ApplyArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
 use crate::commands::{ExitStatus, connect, diagnostics_of, report};
 use crate::config::{self, ConfigError};
@@ -37,13 +37,9 @@ struct Prepared {
     saved: bool,
 }
 
-pub async fn run(
-    args: ApplyArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let json_report = args.format == TextOrJson::Json;
-    match apply(&args, global, printer).await {
+    match apply(&args, printer).await {
         // `--format json` prints its report whatever happens, the problems in it.
         Err(err) if json_report => {
             let plan = Plan::failed(diagnostics_of(&err));
@@ -55,11 +51,7 @@ pub async fn run(
     }
 }
 
-async fn apply(
-    args: &ApplyArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+async fn apply(args: &ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     // Everything that can be checked without the platform is checked first.
     let secrets_out = args
         .secrets_out
@@ -80,7 +72,8 @@ async fn apply(
             "the config given with -f differs from the one the saved plan was made from; plan again"
         );
     }
-    let connection = connect::connect(global, usize::from(args.parallelism), printer).await?;
+    let connection =
+        connect::connect(&args.connection, usize::from(args.parallelism), printer).await?;
     let session = &connection.session;
     let prepared = prepare(args, saved, desired, session).await?;
     let Prepared {

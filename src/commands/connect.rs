@@ -1,7 +1,7 @@
-//! The command edge's way to the platform: the client from the global flags and the session
-//! from the environment's credentials, or (`--emulator`) an embedded emulator with its state
-//! under `./.vntana-emulator/`, locked against concurrent runs. Reads `VNTANA_*` here and
-//! nowhere else.
+//! The command edge's way to the platform: the client from a command's connection flags
+//! (`ConnectionArgs`) and the session from the environment's credentials, or (`--emulator`)
+//! an embedded emulator with its state under `./.vntana-emulator/`, locked against concurrent
+//! runs. Reads `VNTANA_*` here and nowhere else.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::api::redacted::ApiKey;
 use crate::api::{Client, ClientOptions, Credentials, Session};
-use crate::cli::GlobalArgs;
+use crate::cli::ConnectionArgs;
 use crate::emulator::{self, Running, Seed};
 use crate::printer::Printer;
 
@@ -25,12 +25,12 @@ pub struct Connection {
 }
 
 /// A client for `url` with `--timeout`, at most `parallelism` requests in flight.
-fn client(global: &GlobalArgs, url: String, parallelism: usize) -> anyhow::Result<Client> {
-    if global.timeout.is_zero() {
+fn client(args: &ConnectionArgs, url: String, parallelism: usize) -> anyhow::Result<Client> {
+    if args.timeout.is_zero() {
         anyhow::bail!("--timeout must be more than 0");
     }
     let mut options = ClientOptions::new(url);
-    options.timeout = global.timeout;
+    options.timeout = args.timeout;
     options.parallelism = parallelism;
     Ok(Client::new(&options)?)
 }
@@ -38,17 +38,17 @@ fn client(global: &GlobalArgs, url: String, parallelism: usize) -> anyhow::Resul
 /// Signs in: to the embedded emulator with its demo user, or to `--api-url` with the
 /// environment's credentials.
 pub async fn connect(
-    global: &GlobalArgs,
+    args: &ConnectionArgs,
     parallelism: usize,
     printer: &Printer,
 ) -> anyhow::Result<Connection> {
-    if global.emulator {
+    if args.emulator {
         let (running, lock, key) = start_embedded(Path::new(EMULATOR_DIR)).await?;
         printer.status(&format!(
             "Using the embedded emulator at {} (state in {EMULATOR_DIR}/).",
             running.url()
         ));
-        let client = client(global, running.url(), parallelism)?;
+        let client = client(args, running.url(), parallelism)?;
         let session = Session::sign_in(client, &Credentials::ApiKey(key)).await?;
         return Ok(Connection {
             session,
@@ -56,8 +56,8 @@ pub async fn connect(
         });
     }
     let client = client(
-        global,
-        global.api_url(|name| std::env::var(name).ok()),
+        args,
+        args.api_url(|name| std::env::var(name).ok()),
         parallelism,
     )?;
     let credentials = Credentials::from_env(|name| std::env::var(name).ok())?;

@@ -4,16 +4,12 @@
 
 use anyhow::Context;
 
-use crate::cli::{EmulatorArgs, GlobalArgs};
+use crate::cli::EmulatorArgs;
 use crate::commands::ExitStatus;
 use crate::emulator::{self, Options, Seed};
 use crate::printer::Printer;
 
-pub async fn run(
-    args: EmulatorArgs,
-    _global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: EmulatorArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let seed = match &args.seed {
         Some(path) => Seed::from_file(path)?,
         None => Seed::default_seed(),

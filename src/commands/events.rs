@@ -8,16 +8,12 @@ use serde_json::json;
 
 use crate::api::TokenUse;
 use crate::api::wire::EventCatalogue;
-use crate::cli::{EventsArgs, GlobalArgs, TextOrJson};
+use crate::cli::{EventsArgs, TextOrJson};
 use crate::commands::{ExitStatus, connect};
 use crate::config;
 use crate::printer::{Printer, Style};
 
-pub async fn run(
-    args: EventsArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: EventsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     // The config is read only when one is given or the default file exists.
     let config_slug = if args.org.is_none()
         && (!args.config.files.is_empty()
@@ -28,7 +24,7 @@ pub async fn run(
     } else {
         None
     };
-    let connection = connect::connect(global, 1, printer).await?;
+    let connection = connect::connect(&args.connection, 1, printer).await?;
     let session = &connection.session;
     let organization = match args.org.as_deref().or(config_slug.as_deref()) {
         Some(slug) => session.organization(slug)?,

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::api::wire::roles;
-use crate::cli::{ExportArgs, ExportFormat, GlobalArgs};
+use crate::cli::{ExportArgs, ExportFormat};
 use crate::commands::{ExitStatus, connect};
 use crate::export;
 use crate::live;
@@ -15,12 +15,8 @@ use crate::printer::Printer;
 /// Requests in flight at most.
 const PARALLELISM: usize = 4;
 
-pub async fn run(
-    args: &ExportArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
-    let connection = connect::connect(global, PARALLELISM, printer).await?;
+pub async fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let connection = connect::connect(&args.connection, PARALLELISM, printer).await?;
     let session = &connection.session;
     let mut slugs = BTreeSet::new();
     if args.orgs.is_empty() {

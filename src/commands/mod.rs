@@ -168,16 +168,16 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .map_err(|err| anyhow::anyhow!("cannot start the async runtime: {err}"))?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Plan(args) => plan::run(args, &cli.global, printer).await,
-            Command::Watch(args) => watch::run(args, &cli.global, printer).await,
-            Command::Apply(args) => apply::run(args, &cli.global, printer).await,
-            Command::Export(args) => export::run(&args, &cli.global, printer).await,
+            Command::Plan(args) => plan::run(args, printer).await,
+            Command::Watch(args) => watch::run(args, printer).await,
+            Command::Apply(args) => apply::run(args, printer).await,
+            Command::Export(args) => export::run(&args, printer).await,
             Command::Completions(args) => Ok(completions::run(&args, printer)),
-            Command::Secret(args) => secret::run(&args, &cli.global, printer).await,
-            Command::Validate(args) => validate::run(args, &cli.global, printer).await,
+            Command::Secret(args) => secret::run(&args, printer).await,
+            Command::Validate(args) => validate::run(args, printer).await,
             Command::Schema(args) => Ok(schema::run(&args, printer)),
-            Command::Events(args) => events::run(args, &cli.global, printer).await,
-            Command::Emulator(args) => emulator::run(args, &cli.global, printer).await,
+            Command::Events(args) => events::run(args, printer).await,
+            Command::Emulator(args) => emulator::run(args, printer).await,
             Command::Verify(args) => verify::run(args, printer),
             Command::Listen(args) => listen::run(&args, printer).await,
         }

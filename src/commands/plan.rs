@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::annotations;
-use crate::cli::{GlobalArgs, PlanArgs, PlanFormat, SelectionArgs};
+use crate::cli::{PlanArgs, PlanFormat, SelectionArgs};
 use crate::commands::{ExitStatus, connect, diagnostics_of, print_problems};
 use crate::config;
 use crate::diagnostic::{Code, Diagnostic};
@@ -23,12 +23,8 @@ use crate::plan::{Options, Plan, Target, render};
 use crate::printer::Printer;
 use crate::reconcile;
 
-pub async fn run(
-    args: PlanArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
-    let (plan, made) = match make(&args, global, printer).await {
+pub async fn run(args: PlanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let (plan, made) = match make(&args, printer).await {
         Ok((plan, desired, options)) => (plan, Some((desired, options))),
         Err(problems) => (Plan::failed(problems), None),
     };
@@ -59,7 +55,6 @@ pub async fn run(
 /// Loads, reads and plans; what stops it before a plan exists comes back as problems.
 async fn make(
     args: &PlanArgs,
-    global: &GlobalArgs,
     printer: &Printer,
 ) -> Result<(Plan, Desired, Options), Vec<Diagnostic>> {
     let desired = config::load(&args.config.files, &|name| std::env::var(name).ok())
@@ -74,7 +69,7 @@ async fn make(
         })?;
         reconcile::plan_snapshot(&desired, &snapshot, &options)
     } else {
-        let connection = connect::connect(global, usize::from(args.parallelism), printer)
+        let connection = connect::connect(&args.connection, usize::from(args.parallelism), printer)
             .await
             .map_err(|err| diagnostics_of(&err))?;
         reconcile::plan_online(&connection.session, &desired, &options)

@@ -2,15 +2,11 @@
 //! the places product.md lets a secret appear). Reads only.
 
 use crate::api::TokenUse;
-use crate::cli::{GlobalArgs, SecretArgs};
+use crate::cli::SecretArgs;
 use crate::commands::{ExitStatus, connect};
 use crate::printer::Printer;
 
-pub async fn run(
-    args: &SecretArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: &SecretArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let Some((slug, name)) = args
         .webhook
         .split_once('/')
@@ -18,7 +14,7 @@ pub async fn run(
     else {
         anyhow::bail!("`{}` is not ORG/NAME, e.g. acme-3d/pim-sync", args.webhook);
     };
-    let connection = connect::connect(global, 1, printer).await?;
+    let connection = connect::connect(&args.connection, 1, printer).await?;
     let session = &connection.session;
     let organization = session.organization(slug)?;
     let client = session.client();

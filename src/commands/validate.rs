@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::annotations;
-use crate::cli::{GlobalArgs, ValidateArgs, ValidateFormat};
+use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::commands::plan::fallback_file;
 use crate::commands::{ExitStatus, connect, diagnostics_of, print_problems};
 use crate::config;
@@ -29,12 +29,8 @@ struct Validated {
     problems: Vec<Diagnostic>,
 }
 
-pub async fn run(
-    args: ValidateArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
-    let validated = validate(&args, global, printer).await;
+pub async fn run(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let validated = validate(&args, printer).await;
     let valid = !validated.problems.iter().any(Diagnostic::is_error);
     let text = || text_result(&validated, valid);
     printer.result(&match args.format {
@@ -57,7 +53,7 @@ pub async fn run(
     Ok(ExitStatus::Failure)
 }
 
-async fn validate(args: &ValidateArgs, global: &GlobalArgs, printer: &Printer) -> Validated {
+async fn validate(args: &ValidateArgs, printer: &Printer) -> Validated {
     let desired = match config::load(&args.config.files, &|name| std::env::var(name).ok()) {
         Ok(desired) => desired,
         Err(err) => {
@@ -77,7 +73,7 @@ async fn validate(args: &ValidateArgs, global: &GlobalArgs, printer: &Printer) -
         };
     }
     let checked = async {
-        let connection = connect::connect(global, PARALLELISM, printer).await?;
+        let connection = connect::connect(&args.connection, PARALLELISM, printer).await?;
         let session = &connection.session;
         let checked = reconcile::read_and_check(session, &desired, &Options::default()).await?;
         anyhow::Ok((session.client().base_url().clone(), checked))

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::apply::Status;
-use crate::cli::{GlobalArgs, SelectionArgs, WatchArgs};
+use crate::cli::{SelectionArgs, WatchArgs};
 use crate::commands::apply::{Execution, execute, report_text};
 use crate::commands::connect::{self, Connection};
 use crate::commands::plan::{options, outcome};
@@ -39,11 +39,7 @@ use crate::watch::{self, Outcome, Pass, Timing, Trigger, Why};
 /// A webhook the platform keeps disabling is re-enabled at most this often.
 const REENABLE_EVERY: Duration = Duration::from_hours(1);
 
-pub async fn run(
-    args: WatchArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: WatchArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let secrets_out = args
         .secrets_out
         .as_deref()
@@ -76,7 +72,6 @@ pub async fn run(
     };
     let mut pass = WatchPass {
         args: &args,
-        global,
         printer,
         last_good: None,
         connection: None,
@@ -165,7 +160,6 @@ fn watch_files(
 
 struct WatchPass<'a> {
     args: &'a WatchArgs,
-    global: &'a GlobalArgs,
     printer: &'a Printer,
     /// The last config that loaded without problems: in force while the files are invalid.
     last_good: Option<Desired>,
@@ -228,7 +222,7 @@ impl WatchPass<'_> {
     async fn pass(&mut self, desired: &Desired, options: &Options) -> Outcome {
         if self.connection.is_none() {
             match connect::connect(
-                self.global,
+                &self.args.connection,
                 usize::from(self.args.parallelism),
                 self.printer,
             )

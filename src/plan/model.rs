@@ -61,7 +61,9 @@ pub struct OrganizationPlan {
     pub problems: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ActionKind {
     Create,
@@ -70,7 +72,9 @@ pub enum ActionKind {
     Delete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Reason {
     New,

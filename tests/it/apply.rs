@@ -523,9 +523,9 @@ async fn a_create_that_commits_after_its_client_timed_out_is_not_duplicated() {
         &emulator,
         dir.path(),
         &[
+            "apply",
             "--timeout",
             "300ms",
-            "apply",
             "-f",
             "c.yaml",
             "--auto-approve",

@@ -574,7 +574,7 @@ const STANDALONE: &[Row] = &[
     .shows(&["Applied 1 of 1 actions."]),
     row(
         "plan through a list that hangs past --timeout",
-        &["--timeout", "1s", "plan", "-f", "webhooks.yaml"],
+        &["plan", "--timeout", "1s", "-f", "webhooks.yaml"],
     )
     .faults(r#"{"rules": [{"path": "/v1/webhooks/organization/{acme}", "kind": "hang", "count": 1}]}"#)
     .shows(&["retrying"]),
@@ -698,7 +698,7 @@ const STANDALONE: &[Row] = &[
 const EMBEDDED: &[Row] = &[
     row(
         "plan --emulator",
-        &["--emulator", "plan", "-f", "webhooks.yaml"],
+        &["plan", "--emulator", "-f", "webhooks.yaml"],
     )
     .shows(&[
         "(from $HOOK_PASSWORD, $HOOK_TOKEN)",
@@ -707,8 +707,8 @@ const EMBEDDED: &[Row] = &[
     row(
         "plan --emulator --out",
         &[
-            "--emulator",
             "plan",
+            "--emulator",
             "-f",
             "webhooks.yaml",
             "--format",
@@ -720,8 +720,8 @@ const EMBEDDED: &[Row] = &[
     row(
         "apply --emulator of a saved plan with --secrets-out",
         &[
-            "--emulator",
             "apply",
+            "--emulator",
             "plan.json",
             "--secrets-out",
             "secrets.json",
@@ -732,8 +732,8 @@ const EMBEDDED: &[Row] = &[
     row(
         "apply --emulator of a rotation and an update",
         &[
-            "--emulator",
             "apply",
+            "--emulator",
             "-f",
             "rotated.yaml",
             "--auto-approve",
@@ -746,42 +746,42 @@ const EMBEDDED: &[Row] = &[
     .allow(SECRETS_FILE),
     row(
         "apply --emulator --dry-run",
-        &["--emulator", "apply", "-f", "webhooks.yaml", "--dry-run"],
+        &["apply", "--emulator", "-f", "webhooks.yaml", "--dry-run"],
     )
     .shows(&["PUT /v1/webhooks/"]),
     row(
         "secret --emulator",
-        &["--emulator", "secret", "acme-3d/guarded"],
+        &["secret", "--emulator", "acme-3d/guarded"],
     )
     .allow(&[Allow::SecretOf("acme-3d/guarded")]),
-    row("export --emulator", &["--emulator", "export"]).allow(&[Allow::LiveValues]),
+    row("export --emulator", &["export", "--emulator"]).allow(&[Allow::LiveValues]),
     row(
         "export --emulator --format live-json",
-        &["--emulator", "export", "--format", "live-json"],
+        &["export", "--emulator", "--format", "live-json"],
     )
     .allow(&[Allow::LiveValues]),
-    row("events --emulator", &["--emulator", "events"]),
+    row("events --emulator", &["events", "--emulator"]),
     row(
         "validate --emulator",
-        &["--emulator", "validate", "-f", "webhooks.yaml"],
+        &["validate", "--emulator", "-f", "webhooks.yaml"],
     ),
     row(
         "validate --emulator of unknown names",
-        &["--emulator", "validate", "-f", "typo.yaml"],
+        &["validate", "--emulator", "-f", "typo.yaml"],
     )
     .exits(1),
     row(
         "plan --emulator of organizations of another role or unknown",
-        &["--emulator", "plan", "-f", "foreign.yaml"],
+        &["plan", "--emulator", "-f", "foreign.yaml"],
     )
     .exits(1),
     row(
         "--emulator with --api-url",
         &[
+            "plan",
             "--emulator",
             "--api-url",
             "http://127.0.0.1:1",
-            "plan",
             "-f",
             "webhooks.yaml",
         ],
@@ -790,8 +790,8 @@ const EMBEDDED: &[Row] = &[
     row(
         "watch --emulator --apply",
         &[
-            "--emulator",
             "watch",
+            "--emulator",
             "--apply",
             "--interval",
             "1s",
