@@ -119,8 +119,8 @@ Examples:
   vntana-webhooks plan -f webhooks/ --out plan.json
   # A pull-request comment with no credentials: against a snapshot from `export --format live-json`
   vntana-webhooks plan -f webhooks/ --live live-snapshot.json --format markdown > plan.md
-  # A drift check: exit 2 when the plan has actions, 0 when it has none
-  vntana-webhooks plan -f webhooks/ --detailed-exitcode")]
+  # In a GitHub Actions job: annotate the problems on the pull request's lines, then the plan
+  vntana-webhooks plan -f webhooks/ --format github --detailed-exitcode")]
     Plan(PlanArgs),
     /// Keep planning (and with --apply, applying) as the config and the platform change.
     #[command(after_help = "\
@@ -175,8 +175,10 @@ Examples:
   vntana-webhooks validate --offline -f webhooks/
   # Also check, with reads only, the organizations, roles, folders and events the files name
   vntana-webhooks validate -f webhooks/
-  # The same against the embedded emulator
-  vntana-webhooks validate --emulator -f examples/webhooks.yaml")]
+  # In a GitHub Actions job: annotate the problems on the pull request's lines
+  vntana-webhooks validate --offline -f webhooks/ --format github
+  # In a GitLab job: a Code Quality report for the merge request
+  vntana-webhooks validate -f webhooks/ --format gitlab > gl-code-quality-report.json")]
     Validate(ValidateArgs),
     /// Print the JSON Schema of the config format (or, with --plan, of the JSON plan).
     #[command(after_help = "\
