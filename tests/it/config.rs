@@ -24,12 +24,13 @@ use crate::support::cli::{Run, command, output_within};
 use crate::support::emulator::{DEMO_KEY, Emulator};
 use crate::support::snapshot;
 
-const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/bad");
+pub(crate) const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/bad");
 const GOOD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/good");
-const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/hostile");
+pub(crate) const HOSTILE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config/hostile");
 
 /// The sidecar environment of a fixture.
-fn fixture_env(path: &Path) -> BTreeMap<String, String> {
+pub(crate) fn fixture_env(path: &Path) -> BTreeMap<String, String> {
     let sidecar = path.with_extension("env");
     let Ok(text) = std::fs::read_to_string(&sidecar) else {
         return BTreeMap::new();
@@ -45,7 +46,7 @@ fn fixture_env(path: &Path) -> BTreeMap<String, String> {
 
 /// A fixture: a YAML file, or a directory of them (not the fixtures' own folder, which
 /// `glob!` also yields).
-fn is_fixture(path: &Path) -> bool {
+pub(crate) fn is_fixture(path: &Path) -> bool {
     let own_folder = [BAD, GOOD, HOSTILE]
         .iter()
         .any(|dir| path == Path::new(dir));
