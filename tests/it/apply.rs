@@ -565,3 +565,79 @@ async fn a_create_that_commits_after_its_client_timed_out_is_not_duplicated() {
     );
     assert_eq!(emulator.webhooks_named("slow").await.len(), 1);
 }
+
+#[tokio::test]
+async fn quiet_apply_prints_the_report_and_errors_but_not_the_plan() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = run(
+        &emulator,
+        dir.path(),
+        &["apply", "-q", "-f", EXAMPLE, "--auto-approve"],
+        &[],
+    );
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(
+        !quiet.stdout.contains("Organization acme-3d"),
+        "{}",
+        quiet.stdout
+    );
+    assert!(
+        quiet.stdout.contains("Applied 6 of 6 actions.\n"),
+        "{}",
+        quiet.stdout
+    );
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+}
+
+#[tokio::test]
+async fn apply_json_carries_the_problems_of_a_blocked_plan_and_of_a_config_that_does_not_load() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "version: 1\norganizations:\n  acme-3d:\n    webhooks:\n      w:\n        url: https://w.example/h\n        events: [product.addded]\n",
+    )
+    .unwrap();
+    let blocked = run(
+        &emulator,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            "c.yaml",
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(blocked.code, 1, "{}", blocked.stderr);
+    let report: serde_json::Value = serde_json::from_str(&blocked.stdout).unwrap();
+    assert_eq!(report["problems"][0]["code"], "unknown-event");
+    assert_eq!(report["problems"][0]["suggestion"], "product.added");
+    assert_eq!(
+        report["plan"]["organizations"][0]["problems"],
+        report["problems"]
+    );
+    assert_eq!(report["actions"], serde_json::json!([]));
+    assert!(mutating(&emulator).await.is_empty());
+    std::fs::write(dir.path().join("c.yaml"), "version: 2\n").unwrap();
+    let broken = run(
+        &emulator,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            "c.yaml",
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(broken.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&broken.stdout).unwrap();
+    assert_eq!(report["problems"][0]["code"], "unsupported-version");
+    assert_eq!(report["problems"][0]["line"], 1);
+}
