@@ -62,9 +62,10 @@ pub fn to_config(snapshot: &LiveSnapshot) -> Result<Exported, ExportError> {
     let owner = owner_of(snapshot);
     let mut notes = Vec::new();
     let mut out = String::from(
-        "# The live webhooks, exported by `vntana-webhooks export`. Review it, then\n\
+        "# yaml-language-server: $schema=./vntana-webhooks.schema.json\n\
+         # The live webhooks, exported by `vntana-webhooks export`. Review it, then\n\
          # `vntana-webhooks plan -f FILE` shows only adoptions; after `apply`, no changes.\n\
-         # The format: `vntana-webhooks schema`.\n\
+         # The format, for the editor modeline above: `vntana-webhooks schema > vntana-webhooks.schema.json`.\n\
          version: 1\n",
     );
     if let Some(owner) = &owner {
