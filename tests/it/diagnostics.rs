@@ -167,9 +167,12 @@ fn check_markdown(name: &str, run: &Run, problems: &[Value]) {
     }
 }
 
+/// A workflow command: its name, its properties (unescaped) and its message (unescaped).
+type WorkflowCommand<'a> = (&'a str, Vec<(&'a str, String)>, String);
+
 /// A workflow command split into its name, properties and message, checking its grammar:
 /// `::NAME key=value,...::message`, with `%`, CR, LF (and in values `:` and `,`) escaped.
-fn parse_command(line: &str) -> Option<(&str, Vec<(&str, String)>, String)> {
+fn parse_command(line: &str) -> Option<WorkflowCommand<'_>> {
     let rest = line.strip_prefix("::")?;
     let (head, message) = rest.split_once("::")?;
     let (name, properties) = head.split_once(' ').unwrap_or((head, ""));
