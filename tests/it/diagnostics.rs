@@ -346,28 +346,12 @@ fn every_bad_or_hostile_config_carries_the_same_problems_in_every_format() {
     }
 }
 
-/// Two organizations of the default seed misspelt or forbidden, an unknown folder and event.
-const NAMES: &str = "\
-version: 1
-organizations:
-  acme3d:
-    webhooks: {}
-  globex:
-    webhooks:
-      erp:
-        url: https://erp.globex.example/hook
-        events: [product.complete]
-        folders: [emia]
-  initech:
-    webhooks: {}
-";
-
 #[test]
 fn unknown_names_are_located_with_suggestions_and_a_forbidden_role_names_both_roles() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("teams.yaml");
-    std::fs::write(&path, NAMES).unwrap();
+    std::fs::write(&path, crate::validate::PROBLEMS).unwrap();
     let plan = run_on(&path, &["plan", "--format", "json"], &emulator);
     let validate = run_on(&path, &["validate", "--format", "json"], &emulator);
     assert_eq!((plan.code, validate.code), (1, 1));
@@ -401,6 +385,11 @@ fn unknown_names_are_located_with_suggestions_and_a_forbidden_role_names_both_ro
             Some("product.completed"),
         ),
         (
+            "unknown-event",
+            "teams.yaml:9:55: organizations.globex.webhooks.erp.events[2]",
+            Some("user.revoked"),
+        ),
+        (
             "unknown-folder",
             "teams.yaml:10:19: organizations.globex.webhooks.erp.folders[0]",
             Some("emea"),
@@ -411,7 +400,7 @@ fn unknown_names_are_located_with_suggestions_and_a_forbidden_role_names_both_ro
     assert_eq!(found, expected);
     // The lines stderr ends with (product.md's own examples, in our words).
     let text_run = run_on(&path, &["plan"], &emulator);
-    let tail: Vec<&str> = text_run.stderr.lines().rev().take(4).collect();
+    let tail: Vec<&str> = text_run.stderr.lines().rev().take(5).collect();
     assert!(tail.contains(
         &"error: teams.yaml:3:3: organizations.acme3d: unknown organization (did you mean acme-3d?)"
     ));

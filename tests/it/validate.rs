@@ -18,7 +18,9 @@ fn validate(emulator: &Emulator, config: &str, extra: &[&str]) -> Run {
         .into()
 }
 
-const PROBLEMS: &str = "\
+/// A misspelt organization, one whose role may not manage webhooks, unknown events and a
+/// folder.
+pub(crate) const PROBLEMS: &str = "\
 version: 1
 organizations:
   acme3d:
