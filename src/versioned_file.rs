@@ -1,5 +1,6 @@
 //! Reading a versioned JSON file (live snapshots, saved plans): its `formatVersion` is read
-//! first, so a file of another version is named as such instead of failing to parse.
+//! first, so a file of another version is named as such instead of failing to parse. Only a
+//! regular file of at most `MAX_BYTES` is read (never a FIFO, a device or an endless file).
 
 use std::path::Path;
 
@@ -24,6 +25,10 @@ pub enum VersionedFileError {
         #[source]
         source: crate::json_error::JsonError,
     },
+    #[error(
+        "{path} is not a regular file of at most {MAX_BYTES} bytes, so it is not read as a {what}"
+    )]
+    TooLarge { what: &'static str, path: String },
     #[error("{path} is a {what} of format version {found}; this tool ({}) reads version {expected}", env!("CARGO_PKG_VERSION"))]
     Version {
         what: &'static str,
@@ -32,6 +37,10 @@ pub enum VersionedFileError {
         expected: u32,
     },
 }
+
+/// A saved plan or live snapshot larger than this is refused: 100,000 webhooks take about a
+/// tenth of it.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,11 +55,23 @@ pub fn read<T: DeserializeOwned>(
     expected: u32,
 ) -> Result<T, VersionedFileError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| VersionedFileError::Read {
+    let read_error = |source| VersionedFileError::Read {
         what,
         path: name.clone(),
         source,
-    })?;
+    };
+    // Looked at before opening: opening a FIFO would wait for a writer.
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() || meta.len() > MAX_BYTES {
+        return Err(VersionedFileError::TooLarge { what, path: name });
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_BYTES + 1), &mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(VersionedFileError::TooLarge { what, path: name });
+    }
     let parse_error = |source: serde_json::Error| VersionedFileError::Parse {
         what,
         path: name.clone(),

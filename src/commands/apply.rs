@@ -13,13 +13,13 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
-use crate::cli::{ApplyArgs, TextOrJson};
+use crate::cli::{ApplyArgs, SelectionArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
 use crate::commands::{ExitStatus, connect, diagnostics_of, report};
 use crate::config::{self, ConfigError};
-use crate::live::{self, LiveRead};
+use crate::live::LiveRead;
 use crate::model::Desired;
-use crate::plan::file::{SavedPlan, desired_digest};
+use crate::plan::file::{SavedPlan, SavedPlanError, desired_digest};
 use crate::plan::model::ActionKind;
 use crate::plan::{Options, Plan, render};
 use crate::printer::Printer;
@@ -27,13 +27,13 @@ use crate::reconcile;
 use crate::resolve;
 use crate::secrets_out::SecretsOut;
 
-/// What `apply` works from: the plan, the live read it was made from (or that confirmed a
-/// saved plan is current), and the config when there is one.
+/// What `apply` works from: the plan, the live read it was made from, and the config and
+/// options it was made with (a saved plan's own).
 struct Prepared {
     plan: Plan,
     read: LiveRead,
-    desired: Option<Desired>,
-    options: Option<Options>,
+    desired: Desired,
+    options: Options,
     saved: bool,
 }
 
@@ -59,13 +59,27 @@ async fn apply(args: &ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus
         .map(SecretsOut::open)
         .transpose()?;
     let saved = load_saved_plan(args)?;
+    // A saved plan's own config, checked by every rule of a config file before any request.
+    let saved = match saved {
+        Some(saved) => {
+            let desired =
+                saved
+                    .desired(&|name| std::env::var(name).ok())
+                    .map_err(|err| match err {
+                        SavedPlanError::Config(config) => anyhow::Error::from(config),
+                        other => other.into(),
+                    })?;
+            Some((saved, desired))
+        }
+        None => None,
+    };
     let desired = match (&saved, args.config.files.is_empty()) {
         (Some(_), true) => None,
         _ => Some(config::load(&args.config.files, &|name| {
             std::env::var(name).ok()
         })?),
     };
-    if let (Some(saved), Some(desired)) = (&saved, &desired)
+    if let (Some((saved, _)), Some(desired)) = (&saved, &desired)
         && saved.desired_digest != desired_digest(desired)
     {
         anyhow::bail!(
@@ -127,9 +141,10 @@ async fn apply(args: &ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus
     watcher.abort();
     // After applying, a fresh read tells whether the platform now matches the config.
     // (Not after an interruption: the user asked to stop.)
-    let converged = match (&desired, args.dry_run || report.interrupted) {
-        (Some(desired), false) => Some(replan(session, desired, options.as_ref()).await),
-        _ => None,
+    let converged = if args.dry_run || report.interrupted {
+        None
+    } else {
+        Some(replan(session, &desired, &options).await)
     };
     if json_report {
         printer.result(&report_json(
@@ -149,9 +164,6 @@ async fn apply(args: &ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus
         Some(Err(err)) => printer.warn(&format!(
             "could not re-read the live state to check the result: {err:#}"
         )),
-        None if !args.dry_run && !report.interrupted => {
-            printer.status("Pass -f with the config to check that a new plan would be empty.");
-        }
         None => {}
     }
     let failed = report.count(Status::Failed) > 0 || report.interrupted;
@@ -181,69 +193,44 @@ fn load_saved_plan(args: &ApplyArgs) -> anyhow::Result<Option<SavedPlan>> {
 
 async fn prepare(
     args: &ApplyArgs,
-    saved: Option<SavedPlan>,
+    saved: Option<(SavedPlan, Desired)>,
     desired: Option<Desired>,
     session: &crate::api::Session,
 ) -> anyhow::Result<Prepared> {
-    if let Some(saved) = saved {
-        let plan = saved.to_plan(&|name| std::env::var(name).ok())?;
-        let read = check_saved_plan_is_current(&saved, session).await?;
+    let invalid = |problem| ConfigError {
+        problems: vec![problem],
+    };
+    if let Some((saved, desired)) = saved {
+        // Planned again from the saved config, then held against the saved plan: what is
+        // shown and executed is this plan, and only if it is exactly the saved one.
+        let selection = SelectionArgs {
+            targets: saved.targets.clone(),
+            prune: saved.prune,
+            rotate: saved.rotate.clone(),
+            force: saved.force,
+        };
+        let options = options(&selection, &desired).map_err(invalid)?;
+        let planned = reconcile::plan_online(session, &desired, &options).await?;
+        let (_, with_folders) = reconcile::reads(&desired, &options);
+        saved.verify(&planned.plan, &desired, &options, &with_folders)?;
         return Ok(Prepared {
-            plan,
-            read,
+            plan: planned.plan,
+            read: planned.read,
             desired,
-            options: None,
+            options,
             saved: true,
         });
     }
     let desired = desired.expect("without a plan file the config is loaded");
-    let options = options(&args.selection, &desired).map_err(|problem| ConfigError {
-        problems: vec![problem],
-    })?;
+    let options = options(&args.selection, &desired).map_err(invalid)?;
     let planned = reconcile::plan_online(session, &desired, &options).await?;
     Ok(Prepared {
         plan: planned.plan,
         read: planned.read,
-        desired: Some(desired),
-        options: Some(options),
+        desired,
+        options,
         saved: false,
     })
-}
-
-/// Re-reads a saved plan's organizations and refuses it, naming them, if any changed.
-async fn check_saved_plan_is_current(
-    saved: &SavedPlan,
-    session: &crate::api::Session,
-) -> anyhow::Result<LiveRead> {
-    let slugs: BTreeSet<String> = saved.organizations.iter().map(|o| o.slug.clone()).collect();
-    let with_folders: BTreeSet<String> = saved
-        .organizations
-        .iter()
-        .filter(|o| o.folders_read)
-        .map(|o| o.slug.clone())
-        .collect();
-    let read = live::read(session, &slugs, &with_folders).await?;
-    let mut changed = Vec::new();
-    for org in &saved.organizations {
-        match read.snapshot.organization(&org.slug) {
-            Some(live) if live.error.is_none() && live.digest() == org.live_digest => {}
-            Some(live) if live.error.is_some() => {
-                changed.push(format!(
-                    "{} (cannot be read: {})",
-                    org.slug,
-                    live.error.clone().unwrap_or_default()
-                ));
-            }
-            _ => changed.push(org.slug.clone()),
-        }
-    }
-    if !changed.is_empty() {
-        anyhow::bail!(
-            "the saved plan is stale: the live state of {} changed since it was planned; nothing was applied, plan again",
-            changed.join(", ")
-        );
-    }
-    Ok(read)
 }
 
 /// How to execute a plan.
@@ -309,13 +296,12 @@ pub(crate) fn interrupt_on_signal(
 async fn replan(
     session: &crate::api::Session,
     desired: &Desired,
-    options: Option<&Options>,
+    options: &Options,
 ) -> anyhow::Result<bool> {
-    let default = Options::default();
     let options = Options {
         force: true,
         rotate: BTreeSet::new(),
-        ..options.unwrap_or(&default).clone()
+        ..options.clone()
     };
     let planned = reconcile::plan_online(session, desired, &options)
         .await

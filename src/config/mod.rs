@@ -44,6 +44,20 @@ pub fn load_bytes(
     )
 }
 
+/// Loads one config document already in memory, whatever its size (the caller bounds it):
+/// the config a saved plan carries, checked by every rule a file is.
+pub fn load_text(
+    name: &str,
+    text: String,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Desired, ConfigError> {
+    let source = sources::Source {
+        name: name.to_owned(),
+        text,
+    };
+    load_sources(std::iter::once(Ok(source)), lookup)
+}
+
 fn load_sources(
     sources: impl Iterator<Item = Result<sources::Source, Problem>>,
     lookup: &dyn Fn(&str) -> Option<String>,

