@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::config::chars;
 use crate::live::{LiveOrganization, LiveSnapshot, LiveWebhook};
 use crate::plan::marker::{self, Marker};
 
@@ -27,6 +28,15 @@ pub enum ExportError {
     },
     #[error("organization `{slug}` could not be read: {error}")]
     Unreadable { slug: String, error: String },
+    #[error(
+        "the webhook [{uuid}] of organization `{slug}` has a {field} with {character}, which a config cannot hold (it would not show as written): change it on the platform, then export again"
+    )]
+    Unwritable {
+        slug: String,
+        uuid: String,
+        field: &'static str,
+        character: String,
+    },
 }
 
 /// The exported config, and notes on what was left out.
@@ -113,6 +123,9 @@ fn exportable<'a>(
         }
     }
     let mut chosen = Vec::new();
+    for webhook in by_name.values().flatten() {
+        writable(&org.slug, webhook)?;
+    }
     for (name, mut namesakes) in by_name {
         namesakes.sort_by(|a, b| (&a.created, &a.uuid).cmp(&(&b.created, &b.uuid)));
         let marked: Vec<&&LiveWebhook> = namesakes
@@ -132,6 +145,38 @@ fn exportable<'a>(
         }
     }
     Ok(chosen)
+}
+
+/// Whether a config can hold the webhook as the platform does: the loader refuses control and
+/// invisible characters (and a description's other than line breaks and tabs), so a name
+/// with one could not be read back, and would not show as written.
+fn writable(slug: &str, webhook: &LiveWebhook) -> Result<(), ExportError> {
+    let lines = [
+        ("name", chars::first_hidden(&webhook.name)),
+        ("url", chars::first_hidden(&webhook.url)),
+        ("userEmail", chars::first_hidden(&webhook.user_email)),
+        (
+            "description",
+            chars::first_hidden_in_prose(marker::parse(&webhook.description).0),
+        ),
+        (
+            "event",
+            webhook.events.iter().find_map(|e| chars::first_hidden(e)),
+        ),
+        (
+            "folder",
+            webhook.clients.iter().find_map(|f| chars::first_hidden(f)),
+        ),
+    ];
+    match lines.into_iter().find_map(|(field, c)| Some((field, c?))) {
+        Some((field, c)) => Err(ExportError::Unwritable {
+            slug: slug.to_owned(),
+            uuid: webhook.uuid.clone(),
+            field,
+            character: chars::code_point(c),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn write_webhook(out: &mut String, slug: &str, webhook: &LiveWebhook, notes: &mut Vec<String>) {

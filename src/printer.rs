@@ -1,7 +1,8 @@
 //! The only place that writes to the terminal. Results go to stdout; progress, warnings,
 //! errors and logs go to stderr (product.md, "Planning"), so `--format json > file` is clean.
 //! It decides colour (TTY, `NO_COLOR`, `--color`) and quietness; it never sees a secret that
-//! callers have not already redacted.
+//! callers have not already redacted, and as defence in depth it masks the run's credentials
+//! and tokens wherever they occur in what it writes.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -88,14 +89,14 @@ impl Printer {
     pub fn result(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         // A closed pipe (e.g. `| head`) is not an error worth a panic.
-        let _ = out.write_all(text.as_bytes());
+        let _ = out.write_all(masked(text).as_bytes());
         let _ = out.flush();
     }
 
     /// A progress or informational line on stderr, suppressed by `-q`.
     pub fn status(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", plain_lines(&masked(line)));
         }
     }
 
@@ -116,7 +117,7 @@ impl Printer {
         }
         let mut err = std::io::stderr().lock();
         let _ = match line {
-            Some(line) => write!(err, "\r\x1b[2K{line}"),
+            Some(line) => write!(err, "\r\x1b[2K{}", masked(line)),
             None => write!(err, "\r\x1b[2K"),
         };
         let _ = err.flush();
@@ -124,7 +125,7 @@ impl Printer {
 
     /// Asks a yes/no question on stderr and reads the answer from stdin; only `y`/`yes` is yes.
     pub fn confirm(&self, question: &str) -> bool {
-        eprint!("{question} ");
+        eprint!("{} ", masked(question));
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).is_ok()
@@ -135,8 +136,9 @@ impl Printer {
     pub fn warn(&self, message: &str) {
         if !self.quiet {
             eprintln!(
-                "{}: {message}",
-                paint(self.stderr_color, Style::Yellow, "warning")
+                "{}: {}",
+                paint(self.stderr_color, Style::Yellow, "warning"),
+                plain_lines(&masked(message))
             );
         }
     }
@@ -144,14 +146,46 @@ impl Printer {
     /// An error on stderr; always printed.
     pub fn error(&self, message: &str) {
         eprintln!(
-            "{}: {message}",
-            paint(self.stderr_color, Style::Red, "error")
+            "{}: {}",
+            paint(self.stderr_color, Style::Red, "error"),
+            plain_lines(&masked(message))
         );
     }
 
     /// Text that must reach stderr unconditionally (clap's usage errors).
     pub fn raw_stderr(&self, text: &str) {
-        eprint!("{text}");
+        eprint!("{}", masked(text));
+    }
+}
+
+/// Output with the run's credentials and tokens masked (`api::redacted::never_show`).
+fn masked(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::api::redacted::mask_known(text)
+}
+
+/// A message with control and invisible characters escaped, line by line: errors, warnings
+/// and notes can quote the platform's text, which must never move the cursor or forge a line.
+fn plain_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| crate::config::chars::escaped(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// stderr for the tracing subscriber, masked like every other output.
+struct MaskedStderr;
+
+impl Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The fmt layer writes each event whole; a value split across writes is not masked,
+        // but secrets never reach tracing fields in the first place (they are redacted types).
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(masked(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
@@ -184,7 +218,7 @@ pub fn init_tracing(printer: &Printer) {
         .with_default(LevelFilter::OFF)
         .with_target(env!("CARGO_CRATE_NAME"), level);
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| MaskedStderr)
         .with_ansi(printer.stderr_color)
         .with_target(false)
         .with_timer(tracing_subscriber::fmt::time::uptime());

@@ -341,6 +341,7 @@ impl Client {
                 method: call.method.clone(),
                 path: call.path.clone(),
             })?;
+        super::redacted::never_show(token, super::redacted::Kind::Token);
         Ok((body, Token::new(token)))
     }
 

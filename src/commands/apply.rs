@@ -16,6 +16,7 @@ use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
 use crate::cli::{ApplyArgs, SelectionArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
 use crate::commands::{ExitStatus, connect, diagnostics_of, report};
+use crate::config::chars::escaped;
 use crate::config::{self, ConfigError};
 use crate::live::LiveRead;
 use crate::model::Desired;
@@ -256,7 +257,7 @@ pub(crate) async fn execute(plan: &Plan, read: &LiveRead, how: &Execution<'_>) -
             printer.progress(Some(&format!(
                 "Applying: {done}/{total} ({} {})",
                 kind_name(outcome.action),
-                outcome.webhook
+                escaped(&outcome.webhook)
             )));
         }
     };
@@ -329,8 +330,10 @@ pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer
             for request in &outcome.requests {
                 let _ = writeln!(
                     out,
-                    "  {} {}: {request}",
-                    outcome.organization, outcome.webhook
+                    "  {} {}: {}",
+                    escaped(&outcome.organization),
+                    escaped(&outcome.webhook),
+                    escaped(request)
                 );
             }
         }
@@ -363,17 +366,18 @@ pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer
             Status::Skipped => printer.paint(crate::printer::Style::Yellow, "skipped"),
             Status::DryRun => "dry run".to_owned(),
         };
+        // Names and messages can carry text from the platform: data, never terminal control.
         let detail = outcome
             .message
             .as_deref()
-            .map(|m| format!(": {m}"))
+            .map(|m| format!(": {}", escaped(m)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {:org_width$}  {:6}  {:name_width$}  {result}{detail}",
-            outcome.organization,
+            escaped(&outcome.organization),
             kind_name(outcome.action),
-            outcome.webhook
+            escaped(&outcome.webhook)
         );
     }
     let (applied, failed, skipped) = (

@@ -49,7 +49,9 @@ pub async fn connect(
             running.url()
         ));
         let client = client(args, running.url(), parallelism)?;
-        let session = Session::sign_in(client, &Credentials::ApiKey(key)).await?;
+        let credentials = Credentials::ApiKey(key);
+        never_show_credentials(&credentials);
+        let session = Session::sign_in(client, &credentials).await?;
         return Ok(Connection {
             session,
             _embedded: Some((running, lock)),
@@ -61,11 +63,22 @@ pub async fn connect(
         parallelism,
     )?;
     let credentials = Credentials::from_env(|name| std::env::var(name).ok())?;
+    never_show_credentials(&credentials);
     let session = Session::sign_in(client, &credentials).await?;
     Ok(Connection {
         session,
         _embedded: None,
     })
+}
+
+/// Registers the run's credentials with the printer's masking (defence in depth: they are
+/// redacted types already).
+fn never_show_credentials(credentials: &Credentials) {
+    use crate::api::redacted::{Kind, never_show};
+    match credentials {
+        Credentials::ApiKey(key) => never_show(key.expose(), Kind::Credential),
+        Credentials::Password { password, .. } => never_show(password.expose(), Kind::Credential),
+    }
 }
 
 /// Starts the emulator on its state under `dir` (seeded with the default seed on first use),

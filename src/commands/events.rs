@@ -11,6 +11,7 @@ use crate::api::wire::EventCatalogue;
 use crate::cli::{EventsArgs, TextOrJson};
 use crate::commands::{ExitStatus, connect};
 use crate::config;
+use crate::config::chars::escaped;
 use crate::printer::{Printer, Style};
 
 pub async fn run(args: EventsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -60,9 +61,19 @@ fn text(catalogue: &EventCatalogue, printer: &Printer) -> String {
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "{}", printer.paint(Style::Bold, &category.category));
+        // The catalogue is the platform's text: data, never terminal control.
+        let _ = writeln!(
+            out,
+            "{}",
+            printer.paint(Style::Bold, &escaped(&category.category))
+        );
         for event in &category.events {
-            let _ = writeln!(out, "  {:width$}  {}", event.name, event.description);
+            let _ = writeln!(
+                out,
+                "  {:width$}  {}",
+                escaped(&event.name),
+                escaped(&event.description)
+            );
         }
     }
     out

@@ -27,7 +27,40 @@ pub fn load(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Desired, ConfigError> {
     let files = sources::discover(inputs).map_err(|problems| ConfigError { problems })?;
-    load_sources(files.iter().map(|path| sources::read(path)), lookup)
+    // Sizes first (a directory of a thousand one-megabyte files is refused at once); then read
+    // one at a time, and no further than the total limit, should a file grow meanwhile.
+    let declared: u64 = files
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|meta| meta.len().min(sources::MAX_FILE_BYTES + 1))
+        .sum();
+    if declared > sources::MAX_TOTAL_BYTES
+        && let Some(last) = files.last()
+    {
+        return Err(ConfigError {
+            problems: vec![sources::over_total(&last.display().to_string())],
+        });
+    }
+    // Read one at a time, and no further than the total limit: a directory of a thousand
+    // one-megabyte files must not take minutes and gigabytes to refuse.
+    let mut total = 0u64;
+    let mut over = false;
+    let read = files.iter().map_while(|path| {
+        if over {
+            return None;
+        }
+        let source = sources::read(path);
+        if let Ok(source) = &source {
+            total += source.text.len() as u64;
+            if total > sources::MAX_TOTAL_BYTES {
+                over = true;
+                return Some(Err(sources::over_total(&source.name)));
+            }
+        }
+        Some(source)
+    });
+    load_sources(read, lookup)
 }
 
 /// Loads the config from files already in memory, each a name (for messages) and its bytes,

@@ -16,6 +16,10 @@ pub const DEFAULT_FILE: &str = "vntana-webhooks.yaml";
 /// A config file larger than this is refused.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
+/// All the config files of a run together may hold at most this (100,000 webhooks take about
+/// 20 MiB).
+pub const MAX_TOTAL_BYTES: u64 = 32 * 1024 * 1024;
+
 /// One config file's text and how to name it in messages.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -157,6 +161,16 @@ pub fn read(path: &Path) -> Result<Source, Problem> {
         .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(cannot_read)?;
     decode(&name, &bytes)
+}
+
+/// The problem of the file that took the config over `MAX_TOTAL_BYTES`.
+pub fn over_total(name: &str) -> Problem {
+    problem(
+        name,
+        format!(
+            "with this file, the config files add up to more than {MAX_TOTAL_BYTES} bytes, the limit of all files together; a config is far smaller: check what -f reads"
+        ),
+    )
 }
 
 fn too_large(name: &str, size: u64) -> Problem {

@@ -258,6 +258,18 @@ fn sensitive_texts(desired: &Desired) -> Vec<&Text> {
     found
 }
 
+/// A recorded value with the run's credentials masked, like every other output (a live url
+/// can hold one that a hostile config once sent there).
+fn masked(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(text) => {
+            json!(crate::api::redacted::mask_known(text).into_owned())
+        }
+        serde_json::Value::Array(items) => items.iter().map(masked).collect(),
+        other => other.clone(),
+    }
+}
+
 fn target_name(target: &Target) -> String {
     match target {
         Target::Organization(org) => org.clone(),
@@ -299,12 +311,12 @@ impl SavedPlan {
                                 before: if c.sensitive {
                                     serde_json::Value::Null
                                 } else {
-                                    c.before.clone()
+                                    masked(&c.before)
                                 },
                                 after: if c.sensitive {
                                     serde_json::Value::Null
                                 } else {
-                                    c.after.clone()
+                                    masked(&c.after)
                                 },
                                 sensitive: c.sensitive,
                                 from_env: c.from_env.clone(),

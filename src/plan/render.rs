@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::model::{Action, ActionKind, Change, OrganizationPlan, Plan, Reason};
+use super::model::{Action, ActionKind, Change, OrganizationPlan, Plan, Reason, Summary};
 use crate::config::chars::escaped;
 use crate::diagnostic::Diagnostic;
 use crate::printer::Style;
@@ -112,7 +112,7 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
             let _ = writeln!(
                 out,
                 "{}",
-                paint(Style::Bold, &format!("Organization {}", org.slug))
+                paint(Style::Bold, &format!("Organization {}", escaped(&org.slug)))
             );
             ("  ", "      ")
         }
@@ -123,14 +123,14 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
         let uuid = action
             .uuid
             .as_deref()
-            .map(|u| format!(" {}", paint(Style::Dim, &format!("[{u}]"))))
+            .map(|u| format!(" {}", paint(Style::Dim, &format!("[{}]", escaped(u)))))
             .unwrap_or_default();
         let _ = writeln!(
             out,
             "{sign_indent}{} {}{}{uuid}",
             paint(style, sign),
-            action.webhook,
-            label(action)
+            escaped(&action.webhook),
+            escaped(&label(action))
         );
         let width = action
             .changes
@@ -144,16 +144,17 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
                 out,
                 "{field_indent}{:width$} {}",
                 format!("{}:", change.field),
-                change_text(change, action.action),
+                escaped(&change_text(change, action.action)),
                 width = width + 1
             );
         }
     }
+    // Names, uuids and owners come from the platform: data, never terminal control.
     let list = |out: &mut String, title: &str, items: Vec<String>| {
         if !items.is_empty() {
             let _ = writeln!(out, "  {title}:");
             for item in items {
-                let _ = writeln!(out, "    {item}");
+                let _ = writeln!(out, "    {}", escaped(&item));
             }
         }
     };
@@ -163,7 +164,7 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
             "  {}",
             paint(
                 Style::Dim,
-                &format!("unchanged: {}", org.unchanged.join(", "))
+                &format!("unchanged: {}", escaped(&org.unchanged.join(", ")))
             )
         );
     }
@@ -272,75 +273,12 @@ pub const MARKDOWN_LIMIT: usize = 60_000;
 /// truncated (never the summary) to stay under `MARKDOWN_LIMIT`.
 pub fn markdown(plan: &Plan) -> String {
     let mut head = String::from("### vntana-webhooks plan\n\n");
-    if !plan.organizations.is_empty() {
-        head.push_str(
-            "| organization | create | update | rotate | delete | unchanged | problems |\n",
-        );
-        head.push_str("|---|---:|---:|---:|---:|---:|---|\n");
-    }
-    for org in &plan.organizations {
-        let count = |kind: ActionKind| org.actions.iter().filter(|a| a.action == kind).count();
-        let (errors, warnings) = crate::diagnostic::counts(&org.problems);
-        let mut problems = Vec::new();
-        if errors > 0 {
-            problems.push(format!("{errors} error{}", plural(errors)));
-        }
-        if warnings > 0 {
-            problems.push(format!("{warnings} warning{}", plural(warnings)));
-        }
-        let _ = writeln!(
-            head,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
-            org.slug,
-            count(ActionKind::Create),
-            count(ActionKind::Update),
-            count(ActionKind::Rotate),
-            count(ActionKind::Delete),
-            org.unchanged.len(),
-            if problems.is_empty() {
-                "none".to_owned()
-            } else {
-                problems.join(", ")
-            }
-        );
-    }
-    if !plan.organizations.is_empty() {
-        head.push('\n');
-    }
+    head.push_str(&summary_table(plan));
     let _ = writeln!(head, "**{}**\n", summary_line(plan));
     let note = "\n_Details truncated to fit a comment; run `vntana-webhooks plan` to see the whole plan._\n";
-    // The problems come first: they are what a reviewer must act on. Inside a fence, so text
-    // from the files or the platform is never read as markdown (no mentions, no links).
-    let mut truncated = false;
-    if !plan.problems.is_empty() {
-        let (errors, warnings) = crate::diagnostic::counts(&plan.problems);
-        let _ = writeln!(
-            head,
-            "#### Problems: {errors} error{}, {warnings} warning{}\n\n```text",
-            plural(errors),
-            plural(warnings)
-        );
-        let budget = MARKDOWN_LIMIT / 3;
-        let mut shown = 0;
-        for problem in &plan.problems {
-            let line = fence_safe(&format!(
-                "{}[{}] {problem}",
-                problem.severity.as_str(),
-                problem.code
-            ));
-            if head.len() + line.len() > budget {
-                break;
-            }
-            head.push_str(&line);
-            head.push('\n');
-            shown += 1;
-        }
-        if shown < plan.problems.len() {
-            truncated = true;
-            let _ = writeln!(head, "... and {} more", plan.problems.len() - shown);
-        }
-        head.push_str("```\n\n");
-    }
+    // The problems come first: they are what a reviewer must act on.
+    let (problems, mut truncated) = problems_section(&plan.problems, MARKDOWN_LIMIT / 4);
+    head.push_str(&problems);
     let mut body = String::new();
     for org in &plan.organizations {
         let mut section_text = String::new();
@@ -352,23 +290,26 @@ pub fn markdown(plan: &Plan) -> String {
         };
         let section = format!(
             "<details{open}><summary><code>{}</code></summary>\n\n```diff\n{}```\n</details>\n\n",
-            org.slug,
+            html_text(&org.slug),
             fence_safe(&section_text)
         );
         if head.len() + body.len() + section.len() + note.len() > MARKDOWN_LIMIT {
             truncated = true;
             let room = MARKDOWN_LIMIT.saturating_sub(head.len() + body.len() + note.len() + 200);
             if room > 500 {
-                let cut: String = section_text.chars().take(room - 200).collect();
-                let cut = cut
-                    .rsplit_once('\n')
-                    .map_or(cut.as_str(), |(kept, _)| kept)
-                    .to_owned();
+                // Bytes, not characters: an emoji is one character but four bytes (and two
+                // UTF-16 units, which is how some count a comment's length).
+                let mut end = (room - 200).min(section_text.len());
+                while !section_text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let cut = &section_text[..end];
+                let cut = cut.rsplit_once('\n').map_or(cut, |(kept, _)| kept);
                 let _ = write!(
                     body,
                     "<details open><summary><code>{}</code> (truncated)</summary>\n\n```diff\n{}\n```\n</details>\n\n",
-                    org.slug,
-                    fence_safe(&cut)
+                    html_text(&org.slug),
+                    fence_safe(cut)
                 );
             }
             break;
@@ -381,6 +322,112 @@ pub fn markdown(plan: &Plan) -> String {
         out.push_str(note);
     }
     out
+}
+
+/// The summary table, one row per organization, within half the comment: past that, one row
+/// sums up the rest. Empty when no plan could be made.
+fn summary_table(plan: &Plan) -> String {
+    if plan.organizations.is_empty() {
+        return String::new();
+    }
+    let mut table = String::from(
+        "| organization | create | update | rotate | delete | unchanged | problems |\n",
+    );
+    table.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+    let mut rest = Summary::default();
+    let mut rest_count = 0;
+    for org in &plan.organizations {
+        let count = |kind: ActionKind| org.actions.iter().filter(|a| a.action == kind).count();
+        if rest_count > 0 || table.len() > MARKDOWN_LIMIT / 2 {
+            rest_count += 1;
+            rest.create += count(ActionKind::Create);
+            rest.update += count(ActionKind::Update);
+            rest.rotate += count(ActionKind::Rotate);
+            rest.delete += count(ActionKind::Delete);
+            rest.unchanged += org.unchanged.len();
+            continue;
+        }
+        let (errors, warnings) = crate::diagnostic::counts(&org.problems);
+        let mut problems = Vec::new();
+        if errors > 0 {
+            problems.push(format!("{errors} error{}", plural(errors)));
+        }
+        if warnings > 0 {
+            problems.push(format!("{warnings} warning{}", plural(warnings)));
+        }
+        let _ = writeln!(
+            table,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            markdown_code(&org.slug),
+            count(ActionKind::Create),
+            count(ActionKind::Update),
+            count(ActionKind::Rotate),
+            count(ActionKind::Delete),
+            org.unchanged.len(),
+            if problems.is_empty() {
+                "none".to_owned()
+            } else {
+                problems.join(", ")
+            }
+        );
+    }
+    if rest_count > 0 {
+        let _ = writeln!(
+            table,
+            "| {rest_count} more organizations | {} | {} | {} | {} | {} | see `vntana-webhooks plan` |",
+            rest.create, rest.update, rest.rotate, rest.delete, rest.unchanged
+        );
+    }
+    table.push('\n');
+    table
+}
+
+/// The problems with their places, inside a fence (so text from the files or the platform is
+/// never read as markdown: no mentions, no links), within `budget` bytes; whether some were
+/// left out.
+fn problems_section(problems: &[Diagnostic], budget: usize) -> (String, bool) {
+    if problems.is_empty() {
+        return (String::new(), false);
+    }
+    let (errors, warnings) = crate::diagnostic::counts(problems);
+    let mut section = format!(
+        "#### Problems: {errors} error{}, {warnings} warning{}\n\n```text\n",
+        plural(errors),
+        plural(warnings)
+    );
+    let mut shown = 0;
+    for problem in problems {
+        let line = fence_safe(&format!(
+            "{}[{}] {problem}",
+            problem.severity.as_str(),
+            problem.code
+        ));
+        if section.len() + line.len() > budget {
+            break;
+        }
+        section.push_str(&line);
+        section.push('\n');
+        shown += 1;
+    }
+    let truncated = shown < problems.len();
+    if truncated {
+        let _ = writeln!(section, "... and {} more", problems.len() - shown);
+    }
+    section.push_str("```\n\n");
+    (section, truncated)
+}
+
+/// Text for a table cell's code span: it can neither end the span nor the cell.
+fn markdown_code(text: &str) -> String {
+    escaped(text).replace('`', "'").replace('|', "\\|")
+}
+
+/// Text inside HTML (the sections' `<summary>`).
+fn html_text(text: &str) -> String {
+    escaped(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Text that cannot close the fence it is in.
