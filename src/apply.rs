@@ -38,6 +38,18 @@ pub enum Status {
     DryRun,
 }
 
+impl Status {
+    /// As JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::DryRun => "dryRun",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionOutcome {
@@ -182,6 +194,19 @@ impl Executor<'_> {
             codes,
             requests: Vec::new(),
         };
+        // For log collectors (`--log-format json`): one event per action, with its fields.
+        let webhook = crate::config::chars::escaped(&action.webhook);
+        tracing::info!(
+            organization = %plan.slug,
+            action = action.action.as_str(),
+            webhook = %webhook,
+            outcome = status.as_str(),
+            "{} {}/{}: {}",
+            action.action.as_str(),
+            plan.slug,
+            webhook,
+            status.as_str()
+        );
         (self.progress)(&outcome);
         outcome
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::duration;
-use crate::printer::ColorChoice;
+use crate::printer::{ColorChoice, LogFormat};
 
 /// The platform's API address.
 pub const DEFAULT_API_URL: &str = "https://api-platform.vntana.com";
@@ -47,6 +47,11 @@ pub struct GlobalArgs {
     /// When to colour output; `NO_COLOR` is honoured with `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
+
+    /// How stderr's messages and logs are written: text for people, or one JSON object per
+    /// line (timestamp, level, message and fields) for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT", help_heading = GLOBAL)]
+    pub log_format: LogFormat,
 }
 
 /// How a command that talks to the platform reaches it: flattened only into those commands,

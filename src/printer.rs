@@ -20,6 +20,16 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--log-format`: how stderr's messages and logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people (`warning: ...`, `error: ...`).
+    #[default]
+    Text,
+    /// One JSON object per line: timestamp, level, message and the event's fields.
+    Json,
+}
+
 /// A style for a span of text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -49,6 +59,7 @@ impl Style {
 pub struct Printer {
     quiet: bool,
     verbosity: u8,
+    log_format: LogFormat,
     stdout_color: bool,
     stderr_color: bool,
 }
@@ -56,6 +67,23 @@ pub struct Printer {
 impl Printer {
     /// A printer for the real terminal. `no_color` is whether `NO_COLOR` is set (non-empty).
     pub fn new(quiet: bool, verbosity: u8, choice: ColorChoice, no_color: bool) -> Self {
+        Self::with_log_format(quiet, verbosity, choice, no_color, LogFormat::Text)
+    }
+
+    /// The same, writing stderr's messages as `log_format` says.
+    pub fn with_log_format(
+        quiet: bool,
+        verbosity: u8,
+        choice: ColorChoice,
+        no_color: bool,
+        log_format: LogFormat,
+    ) -> Self {
+        // JSON lines are read by programs: never colour, even with --color always.
+        let choice = if log_format == LogFormat::Json {
+            ColorChoice::Never
+        } else {
+            choice
+        };
         let decide = |is_tty: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -64,6 +92,7 @@ impl Printer {
         Printer {
             quiet,
             verbosity,
+            log_format,
             stdout_color: decide(std::io::stdout().is_terminal()),
             stderr_color: decide(std::io::stderr().is_terminal()),
         }
@@ -93,9 +122,19 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Whether stderr carries JSON lines.
+    pub fn logs_json(&self) -> bool {
+        self.log_format == LogFormat::Json
+    }
+
     /// A progress or informational line on stderr, suppressed by `-q`.
     pub fn status(&self, line: &str) {
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        if self.logs_json() {
+            tracing::info!("{}", plain_lines(line));
+        } else {
             eprintln!("{}", plain_lines(&masked(line)));
         }
     }
@@ -112,7 +151,7 @@ impl Printer {
 
     /// A progress line that replaces itself, on a terminal only; `None` ends it.
     pub fn progress(&self, line: Option<&str>) {
-        if self.quiet || !std::io::stderr().is_terminal() {
+        if self.quiet || self.logs_json() || !std::io::stderr().is_terminal() {
             return;
         }
         let mut err = std::io::stderr().lock();
@@ -134,6 +173,12 @@ impl Printer {
 
     /// A warning on stderr, suppressed by `-q`.
     pub fn warn(&self, message: &str) {
+        if self.logs_json() {
+            if !self.quiet {
+                tracing::warn!("{}", plain_lines(message));
+            }
+            return;
+        }
         if !self.quiet {
             eprintln!(
                 "{}: {}",
@@ -145,6 +190,10 @@ impl Printer {
 
     /// An error on stderr; always printed.
     pub fn error(&self, message: &str) {
+        if self.logs_json() {
+            tracing::error!("{}", plain_lines(message));
+            return;
+        }
         eprintln!(
             "{}: {}",
             paint(self.stderr_color, Style::Red, "error"),
@@ -208,7 +257,10 @@ pub fn init_tracing(printer: &Printer) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
 
+    // JSON logs carry the messages a person would read on stderr, which are info events.
+    let json_messages = printer.logs_json() && !printer.quiet;
     let level = match printer.verbosity {
+        0 if json_messages => LevelFilter::INFO,
         0 => LevelFilter::WARN,
         1 => LevelFilter::INFO,
         2 => LevelFilter::DEBUG,
@@ -217,16 +269,30 @@ pub fn init_tracing(printer: &Printer) {
     let filter = Targets::new()
         .with_default(LevelFilter::OFF)
         .with_target(env!("CARGO_CRATE_NAME"), level);
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(|| MaskedStderr)
-        .with_ansi(printer.stderr_color)
-        .with_target(false)
-        .with_timer(tracing_subscriber::fmt::time::uptime());
     // A second initialisation (tests calling commands in-process) keeps the first subscriber.
-    let _ = tracing_subscriber::registry()
-        .with(layer)
-        .with(filter)
-        .try_init();
+    let _ = if printer.logs_json() {
+        let layer = tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_target(false)
+            .with_writer(|| MaskedStderr);
+        tracing_subscriber::registry()
+            .with(layer)
+            .with(filter)
+            .try_init()
+    } else {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(|| MaskedStderr)
+            .with_ansi(printer.stderr_color)
+            .with_target(false)
+            .with_timer(tracing_subscriber::fmt::time::uptime());
+        tracing_subscriber::registry()
+            .with(layer)
+            .with(filter)
+            .try_init()
+    };
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use crate::config::{self, ConfigError};
 use crate::live::LiveRead;
 use crate::model::Desired;
 use crate::plan::file::{SavedPlan, SavedPlanError, desired_digest};
-use crate::plan::model::ActionKind;
 use crate::plan::{Options, Plan, render};
 use crate::printer::Printer;
 use crate::reconcile;
@@ -256,7 +255,7 @@ pub(crate) async fn execute(plan: &Plan, read: &LiveRead, how: &Execution<'_>) -
         if show_progress {
             printer.progress(Some(&format!(
                 "Applying: {done}/{total} ({} {})",
-                kind_name(outcome.action),
+                outcome.action.as_str(),
                 escaped(&outcome.webhook)
             )));
         }
@@ -308,15 +307,6 @@ async fn replan(
         .await
         .context("re-planning")?;
     Ok(!planned.plan.has_actions())
-}
-
-fn kind_name(kind: ActionKind) -> &'static str {
-    match kind {
-        ActionKind::Create => "create",
-        ActionKind::Update => "update",
-        ActionKind::Rotate => "rotate",
-        ActionKind::Delete => "delete",
-    }
 }
 
 pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer) -> String {
@@ -376,7 +366,7 @@ pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer
             out,
             "  {:org_width$}  {:6}  {:name_width$}  {result}{detail}",
             escaped(&outcome.organization),
-            kind_name(outcome.action),
+            outcome.action.as_str(),
             escaped(&outcome.webhook)
         );
     }

@@ -87,11 +87,12 @@ where
         Ok(cli) => cli,
         Err(err) => return usage(&err, no_color).into(),
     };
-    let printer = Printer::new(
+    let printer = Printer::with_log_format(
         cli.global.quiet,
         cli.global.verbose,
         cli.global.color,
         no_color,
+        cli.global.log_format,
     );
     printer::init_tracing(&printer);
     match run(cli, &printer) {

@@ -72,6 +72,18 @@ pub enum ActionKind {
     Delete,
 }
 
+impl ActionKind {
+    /// As JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Update => "update",
+            ActionKind::Rotate => "rotate",
+            ActionKind::Delete => "delete",
+        }
+    }
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, serde::Deserialize,
 )]

@@ -641,3 +641,63 @@ async fn apply_json_carries_the_problems_of_a_blocked_plan_and_of_a_config_that_
     assert_eq!(report["problems"][0]["code"], "unsupported-version");
     assert_eq!(report["problems"][0]["line"], 1);
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_actions_fields_and_no_secret() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = run(
+        &emulator,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            EXAMPLE,
+            "--auto-approve",
+            "--log-format",
+            "json",
+            "-vvv",
+            "--secrets-out",
+            "secrets.json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let secrets = std::fs::read_to_string(dir.path().join("secrets.json")).unwrap();
+    let secrets: Value = serde_json::from_str(&secrets).unwrap();
+    let mut actions = Vec::new();
+    for line in run.stderr.lines() {
+        let event: Value = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("not a JSON line ({err}): {line}"));
+        assert!(
+            event["timestamp"].is_string() && event["level"].is_string(),
+            "{line}"
+        );
+        assert!(event["message"].is_string(), "{line}");
+        assert!(!line.contains(DEMO_KEY), "{line}");
+        for entry in secrets.as_object().unwrap().values() {
+            assert!(!line.contains(entry["secret"].as_str().unwrap()), "{line}");
+        }
+        if event["outcome"].is_string() {
+            actions.push((
+                event["organization"].as_str().unwrap().to_owned(),
+                event["action"].as_str().unwrap().to_owned(),
+                event["outcome"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    actions.sort();
+    assert_eq!(actions.len(), 6, "{actions:?}");
+    assert!(actions.iter().all(|(_, _, outcome)| outcome == "applied"));
+    assert!(actions.contains(&(
+        "acme-3d".to_owned(),
+        "delete".to_owned(),
+        "applied".to_owned()
+    )));
+    // stdout keeps the results for people (or --format json for programs).
+    assert!(
+        run.stdout.contains("Applied 6 of 6 actions."),
+        "{}",
+        run.stdout
+    );
+}
