@@ -72,7 +72,7 @@ pub struct ConnectionArgs {
     pub emulator: bool,
 
     /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
-    #[arg(long, default_value = "30s", value_parser = duration::parse, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = duration::timeout, value_name = "DURATION")]
     pub timeout: Duration,
 }
 
@@ -406,11 +406,11 @@ pub struct WatchArgs {
     pub apply: bool,
 
     /// Plan this often to catch drift on the platform.
-    #[arg(long, default_value = "5m", value_parser = duration::parse, value_name = "DURATION")]
+    #[arg(long, default_value = "5m", value_parser = duration::interval, value_name = "DURATION")]
     pub interval: Duration,
 
     /// Quiet time after a config change before planning (bursts of saves are one change).
-    #[arg(long, default_value = "300ms", value_parser = duration::parse, value_name = "DURATION")]
+    #[arg(long, default_value = "300ms", value_parser = duration::debounce, value_name = "DURATION")]
     pub debounce: Duration,
 
     /// Limit the run to an organization (`ORG`) or one webhook (`ORG/NAME`); repeatable.

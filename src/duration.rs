@@ -1,5 +1,6 @@
 //! The one parser of duration flags: `<n>[ms|s|m|h]`, a bare number meaning seconds
-//! (product.md, "Applying"). It owns parsing only; callers decide which values make sense.
+//! (product.md, "Applying"), and the ranges each flag accepts, so a value that makes no sense
+//! (`--interval 0`) is a usage error before anything runs.
 
 use std::time::Duration;
 
@@ -37,6 +38,65 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
         .ok_or_else(error)
 }
 
+/// A duration out of the range a flag accepts, with the range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoundedError {
+    #[error(transparent)]
+    Invalid(#[from] DurationError),
+    #[error("`{input}` is out of range: {expected}")]
+    OutOfRange {
+        input: String,
+        expected: &'static str,
+    },
+}
+
+fn bounded(
+    input: &str,
+    min: Duration,
+    max: Duration,
+    expected: &'static str,
+) -> Result<Duration, BoundedError> {
+    let value = parse(input)?;
+    if value < min || value > max {
+        return Err(BoundedError::OutOfRange {
+            input: input.to_owned(),
+            expected,
+        });
+    }
+    Ok(value)
+}
+
+/// `watch --interval`: how often to look for drift. Zero would spin; more than a week is no
+/// drift check at all.
+pub fn interval(input: &str) -> Result<Duration, BoundedError> {
+    bounded(
+        input,
+        Duration::from_secs(1),
+        Duration::from_hours(24 * 7),
+        "an interval is at least 1s and at most 168h (a week)",
+    )
+}
+
+/// `watch --debounce`: how long a burst of saves may last.
+pub fn debounce(input: &str) -> Result<Duration, BoundedError> {
+    bounded(
+        input,
+        Duration::ZERO,
+        Duration::from_mins(1),
+        "a debounce is at most 1m",
+    )
+}
+
+/// `--timeout`: one request's time limit.
+pub fn timeout(input: &str) -> Result<Duration, BoundedError> {
+    bounded(
+        input,
+        Duration::from_millis(1),
+        Duration::from_hours(1),
+        "a timeout is more than 0 and at most 1h",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +128,21 @@ mod tests {
             let err = parse(bad).expect_err(bad);
             assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
         }
+    }
+
+    #[test]
+    fn each_flag_refuses_values_that_make_no_sense() {
+        assert!(interval("0").is_err());
+        assert!(interval("500ms").is_err());
+        assert!(interval("169h").is_err());
+        assert_eq!(interval("5m"), Ok(Duration::from_mins(5)));
+        assert_eq!(
+            interval("0").unwrap_err().to_string(),
+            "`0` is out of range: an interval is at least 1s and at most 168h (a week)"
+        );
+        assert_eq!(debounce("0"), Ok(Duration::ZERO));
+        assert!(debounce("2m").is_err());
+        assert!(timeout("0").is_err());
+        assert!(interval("99999999999999999h").is_err());
     }
 }

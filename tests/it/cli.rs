@@ -213,3 +213,17 @@ fn verbosity_and_colour_flags_are_taken_by_every_command() {
     let quiet_schema = run(&["schema", "-q", "--color", "never"]);
     assert_eq!(quiet_schema.code, 0, "{}", quiet_schema.stderr);
 }
+
+#[test]
+fn durations_that_make_no_sense_are_usage_errors() {
+    for args in [
+        &["watch", "--interval", "0", "-f", "x.yaml"][..],
+        &["watch", "--interval", "200h", "-f", "x.yaml"],
+        &["watch", "--debounce", "5m", "-f", "x.yaml"],
+        &["plan", "--timeout", "0", "-f", "x.yaml"],
+    ] {
+        let run = run(args);
+        assert_eq!(run.code, 1, "{args:?}");
+        assert!(run.stderr.contains("is out of range"), "{}", run.stderr);
+    }
+}
