@@ -17,6 +17,7 @@ pub mod duration;
 pub mod emulator;
 pub mod error_chain;
 pub mod export;
+pub mod health;
 pub mod json_error;
 pub mod live;
 pub mod model;
