@@ -1,6 +1,8 @@
 //! Security (issue 9, part 4): no command prints or writes a secret or token it should not,
 //! at any verbosity, on success or failure (`leaks`); and no API route lets in a caller the
-//! spec keeps out (`routes`).
+//! spec keeps out (`routes`). Issue 15: no proxy sees a call to a loopback API
+//! (`tokens_and_proxies`).
 
 mod leaks;
 mod routes;
+mod tokens_and_proxies;
