@@ -1,7 +1,7 @@
 //! Security (issue 9, part 4): no command prints or writes a secret or token it should not,
 //! at any verbosity, on success or failure (`leaks`); and no API route lets in a caller the
-//! spec keeps out (`routes`). Issue 15: no proxy sees a call to a loopback API
-//! (`tokens_and_proxies`).
+//! spec keeps out (`routes`). Issue 15: a long-running client outlives its tokens without
+//! looping, and no proxy sees a call to a loopback API (`tokens_and_proxies`).
 
 mod leaks;
 mod routes;
