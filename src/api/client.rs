@@ -2,7 +2,9 @@
 //! vntana-api.md, each a request with the retry policy of its kind, `-v` tracing (method,
 //! path, status, time; never a header value or body), and the envelope checked: `success:
 //! false` is an error even on 200. `--parallelism` bounds the requests in flight here, so
-//! reads count too. Tokens are arguments; `auth::Session` decides which one to use.
+//! reads count too. Tokens are arguments; `auth::Session` decides which one to use. A
+//! loopback API (the emulator) is never reached through a proxy: the environment's proxies
+//! serve real hosts only.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -131,12 +133,17 @@ impl Client {
     /// Builds a client; the url is checked before any request.
     pub fn new(options: &ClientOptions) -> Result<Client, ClientError> {
         let endpoint = Endpoint::parse(&options.api_url)?;
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("vntana-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ClientError::Build)?;
+            .user_agent(concat!("vntana-webhooks/", env!("CARGO_PKG_VERSION")));
+        if endpoint.is_loopback() {
+            // `HTTP_PROXY` and `ALL_PROXY` would otherwise carry a plain-http request, API key
+            // and tokens in clear, to the proxy: a loopback API is on this machine, never
+            // proxied. Other hosts keep the environment's proxies (`HTTPS_PROXY`, `NO_PROXY`).
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(ClientError::Build)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,

@@ -1,6 +1,7 @@
 //! The API's base url: parsed and checked before any request. Plain http is refused unless
 //! the host is loopback (product.md, "Other commands"), so credentials never cross a network
-//! unencrypted. Messages show the url with any password masked.
+//! unencrypted; a loopback url is also never proxied (the client's business). Messages show
+//! the url with any password masked.
 
 use url::{Host, Url};
 
@@ -54,6 +55,12 @@ impl Endpoint {
         masked(self.base.as_str()).trim_end_matches('/').to_owned()
     }
 
+    /// Whether the host is loopback (127.0.0.0/8, ::1, localhost): the emulator, or a tunnel
+    /// on this machine. Such a url is never sent through a proxy.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback(self.base.host().as_ref())
+    }
+
     /// The host, for messages.
     pub fn host(&self) -> String {
         match self.base.port() {
@@ -78,6 +85,24 @@ mod tests {
             "http://localhost:8787/",
         ] {
             assert!(Endpoint::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_known_whatever_the_scheme() {
+        for (url, loopback) in [
+            ("https://api-platform.vntana.com", false),
+            ("https://127.0.0.1.example", false),
+            ("http://127.1.2.3:1", true),
+            ("http://[::1]:8787", true),
+            ("http://LOCALHOST:8787/", true),
+            ("https://localhost:8443", true),
+        ] {
+            assert_eq!(
+                Endpoint::parse(url).unwrap().is_loopback(),
+                loopback,
+                "{url}"
+            );
         }
     }
 

@@ -159,6 +159,13 @@ impl ApiError {
         self.status() == Some(403) && self.has_code(codes::FORBIDDEN)
     }
 
+    /// 401 `UNAUTHORIZED` or 403 `FORBIDDEN`: the answer to a token the platform no longer
+    /// accepts (expired, revoked, or forgotten), and also to a real refusal; vntana-api.md,
+    /// "Token facts": a client tells them apart before it signs in again.
+    pub fn is_token_refused(&self) -> bool {
+        (self.status() == Some(401) && self.has_code(codes::UNAUTHORIZED)) || self.is_forbidden()
+    }
+
     /// A create whose outcome is unknown.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, ApiError::OutcomeUnknown { .. })
