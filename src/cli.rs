@@ -429,6 +429,15 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub parallelism: u16,
 
+    /// Serve /healthz, /readyz and /metrics (Prometheus) on ADDR, e.g. 0.0.0.0:9090 in a pod.
+    #[arg(long, value_name = "ADDR")]
+    pub health_addr: Option<SocketAddr>,
+
+    /// One pass, then exit as plan and apply do (0, 1, or 3 when a safety guard refuses): for
+    /// CronJobs and systemd timers.
+    #[arg(long)]
+    pub once: bool,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }

@@ -178,7 +178,8 @@ impl Health {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            self.last_success.set(i64::try_from(now).unwrap_or(i64::MAX));
+            self.last_success
+                .set(i64::try_from(now).unwrap_or(i64::MAX));
         }
         let mut state = self.state();
         state.in_pass_since = None;

@@ -1,9 +1,12 @@
 //! The watch loop (product.md, "Watch"): a pass at start, then one per config change (a burst
-//! of file events becomes one pass after `debounce` of quiet) and one per interval tick; an
-//! outage is retried with exponential backoff until a pass succeeds; Shutdown ends the loop
-//! after the pass in flight. Triggers arrive on a channel (file events, ticks, signals), as in
-//! kube-rs's controller, so tests drive the loop without touching the file system or sleeping.
-//! What a pass does (load, plan, apply, print) is the `Pass` implementation's business.
+//! of file events becomes one pass after `debounce` of quiet) and one when `interval` has
+//! passed since the end of the last pass (the interval restarts after every pass, so a change
+//! is never followed at once by an interval pass); an outage is retried with exponential
+//! backoff until a pass succeeds, then the interval resumes (one pass on recovery, never a
+//! burst). Shutdown ends the loop after the pass in flight. Triggers arrive on a channel (file
+//! events, signals), as in kube-rs's controller, so tests drive the loop without touching the
+//! file system; time is tokio's, paused in tests. What a pass does (load, plan, apply,
+//! print) is the `Pass` implementation's business.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,8 +19,6 @@ use tokio::time::Instant;
 pub enum Trigger {
     /// A config file changed (or was replaced).
     ConfigChanged,
-    /// The interval elapsed: look for drift on the platform.
-    Tick,
     /// Ctrl-C or SIGTERM.
     Shutdown,
 }
@@ -53,6 +54,8 @@ pub trait Pass {
 pub struct Timing {
     /// Quiet time after the last file event before a pass.
     pub debounce: Duration,
+    /// Time from the end of a pass to the next drift check.
+    pub interval: Duration,
     /// The first retry after an outage; doubled each time.
     pub retry_base: Duration,
     /// The longest wait between retries.
@@ -78,12 +81,16 @@ pub async fn run<P: Pass>(
     let mut outcome = pass.run(Why::Start).await;
     let mut failures: u32 = u32::from(outcome == Outcome::Outage);
     loop {
-        let retry_at =
-            (outcome == Outcome::Outage).then(|| Instant::now() + retry_delay(timing, failures));
+        // Measured from the end of the pass: the interval restarts after every pass.
+        let (wake, woken) = if outcome == Outcome::Outage {
+            (retry_delay(timing, failures), Why::Retry)
+        } else {
+            (timing.interval, Why::Interval)
+        };
+        let wake_at = Instant::now() + wake;
         let why = tokio::select! {
             trigger = triggers.recv() => match trigger {
                 None | Some(Trigger::Shutdown) => return passes,
-                Some(Trigger::Tick) => Why::Interval,
                 Some(Trigger::ConfigChanged) => {
                     if !debounce(triggers, timing.debounce).await {
                         return passes;
@@ -91,7 +98,7 @@ pub async fn run<P: Pass>(
                     Why::ConfigChanged
                 }
             },
-            () = sleep_until(retry_at) => Why::Retry,
+            () = tokio::time::sleep_until(wake_at) => woken,
         };
         outcome = pass.run(why).await;
         passes += 1;
@@ -103,21 +110,13 @@ pub async fn run<P: Pass>(
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Waits until no file event arrived for `quiet`; ticks meanwhile are folded into the pass
-/// that follows. False if a shutdown came first.
+/// Waits until no file event arrived for `quiet`. False if a shutdown came first.
 async fn debounce(triggers: &mut mpsc::Receiver<Trigger>, quiet: Duration) -> bool {
     loop {
         tokio::select! {
             trigger = triggers.recv() => match trigger {
                 None | Some(Trigger::Shutdown) => return false,
-                Some(Trigger::ConfigChanged | Trigger::Tick) => {}
+                Some(Trigger::ConfigChanged) => {}
             },
             () = tokio::time::sleep(quiet) => return true,
         }
@@ -154,6 +153,7 @@ mod tests {
 
     const TIMING: Timing = Timing {
         debounce: Duration::from_millis(300),
+        interval: Duration::from_mins(5),
         retry_base: Duration::from_secs(1),
         retry_cap: Duration::from_secs(30),
     };
@@ -205,20 +205,36 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn ticks_make_passes_and_a_tick_during_a_debounce_is_folded_in() {
+    async fn the_interval_restarts_after_every_pass_so_a_change_is_not_followed_by_a_check() {
         let (sender, mut receiver) = mpsc::channel(16);
+        // A change at 4 min: its pass ends the wait; the next interval pass is 5 min later.
         script(
             sender,
             vec![
-                (1_000, Trigger::Tick),
-                (2_000, Trigger::ConfigChanged),
-                (2_100, Trigger::Tick),
-                (9_000, Trigger::Shutdown),
+                (240_000, Trigger::ConfigChanged),
+                (900_000, Trigger::Shutdown),
             ],
         );
         let mut pass = Scripted::new(&[]);
         run(&mut pass, &mut receiver, &TIMING).await;
-        assert_eq!(whys(&pass), [Why::Start, Why::Interval, Why::ConfigChanged]);
+        assert_eq!(
+            whys(&pass),
+            [Why::Start, Why::ConfigChanged, Why::Interval, Why::Interval]
+        );
+        let at: Vec<u128> = pass.runs.iter().map(|(_, at)| at.as_millis()).collect();
+        assert_eq!(at, [0, 240_300, 540_300, 840_300]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_changes_during_a_long_wait_makes_one_pass() {
+        let (sender, mut receiver) = mpsc::channel(64);
+        let mut burst: Vec<(u64, Trigger)> = (0..20)
+            .map(|i| (10_000 + i * 50, Trigger::ConfigChanged))
+            .collect();
+        burst.push((60_000, Trigger::Shutdown));
+        script(sender, burst);
+        let mut pass = Scripted::new(&[]);
+        assert_eq!(run(&mut pass, &mut receiver, &TIMING).await, 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -240,7 +256,7 @@ mod tests {
         assert_eq!(
             at,
             [0, 1_000, 3_000, 7_000],
-            "1 s, then 2 s, then 4 s; none after recovery"
+            "1 s, then 2 s, then 4 s; after recovery, the interval (5 min) again"
         );
     }
 

@@ -36,6 +36,22 @@ pub struct ClientOptions {
     /// Requests in flight at most.
     pub parallelism: usize,
     pub retry: RetryPolicy,
+    /// Told of every attempt: its HTTP status (`None`: no answer) and how long it took
+    /// (`watch --health-addr`'s metrics).
+    pub observer: Observer,
+}
+
+/// What `ClientOptions::observer` is.
+pub type RequestObserver = Arc<dyn Fn(Option<u16>, Duration) + Send + Sync>;
+
+/// An optional observer that prints as whether it is set (it holds no data worth showing).
+#[derive(Clone, Default)]
+pub struct Observer(pub Option<RequestObserver>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Observer" } else { "None" })
+    }
 }
 
 impl ClientOptions {
@@ -46,6 +62,7 @@ impl ClientOptions {
             timeout: Duration::from_secs(30),
             parallelism: 4,
             retry: RetryPolicy::default(),
+            observer: Observer::default(),
         }
     }
 }
@@ -63,6 +80,7 @@ struct Inner {
     timeout: Duration,
     policy: RetryPolicy,
     in_flight: Semaphore,
+    observer: Observer,
 }
 
 /// A sign-in's result: the login token and the signed-in user's email.
@@ -151,6 +169,7 @@ impl Client {
                 timeout: options.timeout,
                 policy: options.retry,
                 in_flight: Semaphore::new(options.parallelism.max(1)),
+                observer: options.observer.clone(),
             }),
         })
     }
@@ -442,7 +461,11 @@ impl Client {
             })
         }
         .await;
-        let millis = started.elapsed().as_millis();
+        let took = started.elapsed();
+        let millis = took.as_millis();
+        if let Some(observe) = &self.inner.observer.0 {
+            observe(result.as_ref().ok().map(|a| a.status.as_u16()), took);
+        }
         match result {
             Ok(answer) => {
                 tracing::info!(

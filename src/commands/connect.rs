@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::api::client::Observer;
 use crate::api::redacted::ApiKey;
 use crate::api::{Client, ClientOptions, Credentials, Session};
 use crate::cli::ConnectionArgs;
@@ -25,13 +26,16 @@ pub struct Connection {
 }
 
 /// A client for `url` with `--timeout`, at most `parallelism` requests in flight.
-fn client(args: &ConnectionArgs, url: String, parallelism: usize) -> anyhow::Result<Client> {
-    if args.timeout.is_zero() {
-        anyhow::bail!("--timeout must be more than 0");
-    }
+fn client(
+    args: &ConnectionArgs,
+    url: String,
+    parallelism: usize,
+    observer: &Observer,
+) -> anyhow::Result<Client> {
     let mut options = ClientOptions::new(url);
     options.timeout = args.timeout;
     options.parallelism = parallelism;
+    options.observer = observer.clone();
     Ok(Client::new(&options)?)
 }
 
@@ -42,13 +46,23 @@ pub async fn connect(
     parallelism: usize,
     printer: &Printer,
 ) -> anyhow::Result<Connection> {
+    connect_observed(args, parallelism, printer, &Observer::default()).await
+}
+
+/// `connect`, with every request's status and time told to `observer` (watch's metrics).
+pub async fn connect_observed(
+    args: &ConnectionArgs,
+    parallelism: usize,
+    printer: &Printer,
+    observer: &Observer,
+) -> anyhow::Result<Connection> {
     if args.emulator {
         let (running, lock, key) = start_embedded(Path::new(EMULATOR_DIR)).await?;
         printer.status(&format!(
             "Using the embedded emulator at {} (state in {EMULATOR_DIR}/).",
             running.url()
         ));
-        let client = client(args, running.url(), parallelism)?;
+        let client = client(args, running.url(), parallelism, observer)?;
         let credentials = Credentials::ApiKey(key);
         never_show_credentials(&credentials);
         let session = Session::sign_in(client, &credentials).await?;
@@ -61,6 +75,7 @@ pub async fn connect(
         args,
         args.api_url(|name| std::env::var(name).ok()),
         parallelism,
+        observer,
     )?;
     let credentials = Credentials::from_env(|name| std::env::var(name).ok())?;
     never_show_credentials(&credentials);

@@ -148,14 +148,26 @@ pub(crate) fn options(selection: &SelectionArgs, desired: &Desired) -> Result<Op
     })
 }
 
-/// The exit status of a printed plan. When it cannot be applied, stderr says why and how to
-/// proceed, then ends with one line per problem.
-pub(crate) fn outcome(plan: &Plan, detailed: bool, printer: &Printer) -> ExitStatus {
-    let mut status = if detailed && plan.has_actions() {
+/// The exit status of a plan, as plan and apply exit (product.md, "Exit codes").
+pub(crate) fn status_of(plan: &Plan, detailed: bool) -> ExitStatus {
+    let status = if detailed && plan.has_actions() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
     };
+    if plan.has_errors() {
+        status.combine(ExitStatus::Failure)
+    } else if plan.is_refused() {
+        status.combine(ExitStatus::Refused)
+    } else {
+        status
+    }
+}
+
+/// The exit status of a printed plan. When it cannot be applied, stderr says why and how to
+/// proceed, then ends with one line per problem.
+pub(crate) fn outcome(plan: &Plan, detailed: bool, printer: &Printer) -> ExitStatus {
+    let status = status_of(plan, detailed);
     let (blocked, free): (Vec<&OrganizationPlan>, Vec<&OrganizationPlan>) = plan
         .organizations
         .iter()
@@ -163,11 +175,6 @@ pub(crate) fn outcome(plan: &Plan, detailed: bool, printer: &Printer) -> ExitSta
     if blocked.is_empty() && !plan.has_errors() {
         return status;
     }
-    status = status.combine(if plan.has_errors() {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Refused
-    });
     // All or nothing (product.md, "Planning"): name the way out, the exact --target flags
     // for the organizations that could proceed alone.
     let mut head = if plan.organizations.is_empty() {

@@ -1,10 +1,11 @@
 //! `vntana-webhooks watch`: the watch loop (`crate::watch`) fed by the config files' events
-//! (notify; the folders holding them are watched, so an editor's write-then-rename save is
-//! seen), an interval ticker and Ctrl-C/SIGTERM; and the pass it runs: reload the config
-//! (keeping the last good one when it is invalid), plan with the session kept across passes,
-//! print the plan under a timestamped header, and with `--apply` apply it under apply's
-//! safety rules (never forced), re-enabling a webhook the platform keeps disabling at most
-//! once an hour.
+//! (notify; the folders holding them are watched, so an editor's write-then-rename save and a
+//! Kubernetes ConfigMap's `..data` swap are seen) and Ctrl-C/SIGTERM; and the pass it runs:
+//! reload the config (keeping the last good one when it is invalid), plan with the session
+//! kept across passes, print what is new (a pass with nothing new is one line; a problem
+//! already reported is a one-line reminder), and with `--apply` apply it under apply's safety
+//! rules (never forced), re-enabling a webhook the platform keeps disabling at most once an
+//! hour. `--health-addr` serves probes and metrics (`crate::health`); `--once` is one pass.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,18 +20,21 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
+use crate::api::client::Observer;
 use crate::apply::Status;
 use crate::cli::{SelectionArgs, WatchArgs};
 use crate::commands::apply::{Execution, execute, report_text};
 use crate::commands::connect::{self, Connection};
-use crate::commands::plan::{options, outcome};
-use crate::commands::{ExitStatus, print_problems, report};
+use crate::commands::plan::{options, outcome, status_of};
+use crate::commands::{ExitStatus, diagnostics_of, print_problems};
 use crate::config;
-use crate::diagnostic::Code;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::health::{self, Health};
 use crate::model::Desired;
 use crate::plan::model::{ActionKind, Reason};
-use crate::plan::{Options, render};
+use crate::plan::{Options, Plan, render};
 use crate::printer::Printer;
 use crate::reconcile;
 use crate::secrets_out::SecretsOut;
@@ -45,30 +49,48 @@ pub async fn run(args: WatchArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         .as_deref()
         .map(SecretsOut::open)
         .transpose()?;
-    let (sender, mut triggers) = mpsc::channel(64);
-    let _watcher = watch_files(&args.config.files, sender.clone())?;
+    let health = Arc::new(Health::new());
+    let _server = match args.health_addr {
+        Some(address) => {
+            let server = health::serve(address, health.clone())
+                .await
+                .with_context(|| format!("cannot serve --health-addr {address}"))?;
+            printer.status(&format!(
+                "Serving /healthz, /readyz and /metrics on http://{}.",
+                server.address
+            ));
+            Some(server)
+        }
+        None => None,
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
-    let ticker = {
-        let sender = sender.clone();
-        let interval = args.interval;
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
-            loop {
-                ticks.tick().await;
-                if sender.send(Trigger::Tick).await.is_err() {
-                    return;
-                }
-            }
-        })
+    let (sender, mut triggers) = mpsc::channel(64);
+    let _watcher = if args.once {
+        None
+    } else {
+        Some(watch_files(&args.config.files, sender.clone())?)
     };
     let signals = {
         let interrupted = interrupted.clone();
+        let printer = printer.clone();
         tokio::spawn(async move {
             crate::commands::signal::shutdown().await;
             // An apply in flight starts no new action; the loop ends after the pass.
             interrupted.store(true, Ordering::SeqCst);
             let _ = sender.send(Trigger::Shutdown).await;
+            printer.warn(
+                "stopping after the requests in flight; a second Ctrl-C or SIGTERM stops at once",
+            );
+            crate::commands::signal::shutdown().await;
+            printer.error("stopped at once: the pass in flight did not finish");
+            std::process::exit(1);
         })
+    };
+    let observer = {
+        let health = health.clone();
+        Observer(Some(Arc::new(move |status, took| {
+            health.request(status, took);
+        })))
     };
     let mut pass = WatchPass {
         args: &args,
@@ -78,22 +100,50 @@ pub async fn run(args: WatchArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         secrets_out,
         reenabled: BTreeMap::new(),
         interrupted: &interrupted,
+        health: &health,
+        observer,
+        said: Said::default(),
+        passes: 0,
+        status: ExitStatus::Success,
     };
+    if args.once {
+        pass.run(Why::Start).await;
+        signals.abort();
+        return Ok(pass.status);
+    }
     let timing = Timing {
         debounce: args.debounce,
+        interval: args.interval,
         retry_base: Duration::from_secs(1),
         retry_cap: args.interval.max(Duration::from_secs(1)),
     };
     printer.status(&format!(
-        "Watching the config{}; planning every {}s. Ctrl-C to stop.",
+        "Watching the config{}; looking for drift {} after each pass. Ctrl-C to stop.",
         if args.apply { " and applying" } else { "" },
-        args.interval.as_secs()
+        humanise(args.interval)
     ));
     watch::run(&mut pass, &mut triggers, &timing).await;
-    ticker.abort();
+    health.stopped();
     signals.abort();
     printer.status("Stopped.");
     Ok(ExitStatus::Success)
+}
+
+/// `5m`, `90s`, `1h30m`: the interval as it is written.
+fn humanise(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        format!("{}ms", duration.as_millis())
+    } else {
+        out
+    }
 }
 
 /// Watches the folders of the config files (not recursive) and sends `ConfigChanged` for
@@ -123,10 +173,14 @@ fn watch_files(
             files.insert(input);
         }
     }
+    // A Kubernetes ConfigMap volume updates by swapping its `..data` link: the files named in
+    // the folder (links into `..data`) change all at once, and no event names them.
+    let configmap_swap = |path: &Path| path.file_name().is_some_and(|n| n == "..data");
     let matches = {
         let (files, folders) = (files.clone(), folders.clone());
         move |path: &Path| {
-            files.contains(path)
+            (configmap_swap(path) && path.parent().is_some_and(|p| folders.contains(p)))
+                || files.contains(path)
                 || (path.parent().is_some_and(|p| {
                     folders.contains(p) && !files.iter().any(|f| f.parent() == Some(p))
                 }) && path.extension().is_some_and(|e| e == "yaml" || e == "yml")
@@ -166,9 +220,50 @@ struct WatchPass<'a> {
     /// Kept across passes: tokens are reused.
     connection: Option<Connection>,
     secrets_out: Option<SecretsOut>,
-    /// When each webhook (organization, name) was last re-enabled by this watch.
-    reenabled: BTreeMap<(String, String), Instant>,
+    /// When each webhook (organization, name) was last re-enabled by this watch, and the
+    /// wall-clock time it may be re-enabled again.
+    reenabled: BTreeMap<(String, String), (Instant, OffsetDateTime)>,
     interrupted: &'a AtomicBool,
+    health: &'a Health,
+    /// Tells `health` of every request.
+    observer: Observer,
+    /// What was last reported, so the same is not reported in full every pass.
+    said: Said,
+    /// Passes so far (the id of the next one's log span).
+    passes: u64,
+    /// The exit status of the latest pass, as plan and apply would exit (`--once`).
+    status: ExitStatus,
+}
+
+/// What a watch reported last, by kind: the same thing again is a one-line reminder.
+#[derive(Debug, Default)]
+struct Said {
+    /// The problems of an invalid config.
+    invalid_config: Option<Vec<Diagnostic>>,
+    /// Why the platform could not be used.
+    outage: Option<Vec<Diagnostic>>,
+    /// The problems of the latest plan that had no actions.
+    quiet_plan: Option<Vec<Diagnostic>>,
+}
+
+/// Reports `problems` on stderr in full the first time, and as a one-line `reminder` when
+/// they are the same as `last` time; remembers them. stdout gets the pass's one line either
+/// way, so every pass shows there once.
+fn say_once(
+    printer: &Printer,
+    last: &mut Option<Vec<Diagnostic>>,
+    problems: Vec<Diagnostic>,
+    head: &str,
+    reminder: &str,
+) {
+    if last.as_ref() == Some(&problems) {
+        printer.result(&format!("{reminder}\n"));
+    } else {
+        printer.result(&format!("{head} (the problems are on stderr)\n"));
+        printer.error(head);
+        print_problems(&problems, printer);
+        *last = Some(problems);
+    }
 }
 
 fn why_text(why: Why) -> &'static str {
@@ -180,25 +275,93 @@ fn why_text(why: Why) -> &'static str {
     }
 }
 
+/// Bounded label values for the metrics.
+fn why_label(why: Why) -> &'static str {
+    match why {
+        Why::Start => "start",
+        Why::ConfigChanged => "config",
+        Why::Interval => "interval",
+        Why::Retry => "retry",
+    }
+}
+
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::InvalidConfig => "invalid_config",
+        Outcome::Outage => "outage",
+    }
+}
+
+fn now_text() -> String {
+    OffsetDateTime::now_utc()
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+        ))
+        .unwrap_or_default()
+}
+
 impl Pass for WatchPass<'_> {
     async fn run(&mut self, why: Why) -> Outcome {
-        let now = OffsetDateTime::now_utc()
-            .format(format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-            ))
-            .unwrap_or_default();
-        self.printer
-            .result(&format!("\n=== {now} · {} ===\n", why_text(why)));
+        self.passes += 1;
+        let span = tracing::info_span!("pass", id = self.passes, trigger = why_label(why));
+        let started = Instant::now();
+        self.health.pass_started();
+        let outcome = self.run_pass(why).instrument(span).await;
+        self.health.pass_finished(
+            why_label(why),
+            outcome_label(outcome),
+            outcome == Outcome::Done,
+            started.elapsed(),
+        );
+        if outcome != Outcome::Done {
+            self.status = self.status.combine(ExitStatus::Failure);
+        }
+        outcome
+    }
+}
+
+impl WatchPass<'_> {
+    async fn run_pass(&mut self, why: Why) -> Outcome {
+        self.status = ExitStatus::Success;
+        let header = format!("{} · {}", now_text(), why_text(why));
         match config::load(&self.args.config.files, &|name| std::env::var(name).ok()) {
-            Ok(desired) => self.last_good = Some(desired),
+            Ok(desired) => {
+                self.health.config_valid(true);
+                self.said.invalid_config = None;
+                self.last_good = Some(desired);
+            }
             Err(err) => {
-                report(&anyhow::Error::from(err), self.printer);
-                if matches!(why, Why::Start | Why::ConfigChanged) || self.last_good.is_none() {
-                    self.printer.warn("the config is invalid: nothing is planned from it; waiting for the next change");
+                self.health.config_valid(false);
+                let keep =
+                    !matches!(why, Why::Start | Why::ConfigChanged) && self.last_good.is_some();
+                let count = err.problems.len();
+                say_once(
+                    self.printer,
+                    &mut self.said.invalid_config,
+                    err.problems,
+                    &format!(
+                        "{header}: the config is invalid ({count} problem{}); {}",
+                        if count == 1 { "" } else { "s" },
+                        if self.last_good.is_some() {
+                            "the last valid one stays in force"
+                        } else {
+                            "nothing is planned until it is fixed"
+                        }
+                    ),
+                    &format!(
+                        "{header}: the config is still invalid, with the same {count} problem{} as before; {}",
+                        if count == 1 { "" } else { "s" },
+                        if self.last_good.is_some() {
+                            "the last valid one stays in force"
+                        } else {
+                            "nothing is planned until it is fixed"
+                        }
+                    ),
+                );
+                if !keep {
                     return Outcome::InvalidConfig;
                 }
-                self.printer
-                    .warn("the config is invalid: planning with the last valid one");
             }
         }
         let desired = self.last_good.clone().expect("a valid config");
@@ -214,41 +377,55 @@ impl Pass for WatchPass<'_> {
                 return Outcome::InvalidConfig;
             }
         };
-        self.pass(&desired, &options).await
+        self.pass(&header, &desired, &options).await
     }
-}
 
-impl WatchPass<'_> {
-    async fn pass(&mut self, desired: &Desired, options: &Options) -> Outcome {
+    /// An outage: reported in full once, then a one-line reminder each retry.
+    fn outage(&mut self, header: &str, err: &anyhow::Error) -> Outcome {
+        say_once(
+            self.printer,
+            &mut self.said.outage,
+            diagnostics_of(err),
+            &format!("{header}: the platform cannot be used; retrying with backoff"),
+            &format!("{header}: the platform still cannot be used (the same error); retrying"),
+        );
+        Outcome::Outage
+    }
+
+    async fn pass(&mut self, header: &str, desired: &Desired, options: &Options) -> Outcome {
         if self.connection.is_none() {
-            match connect::connect(
+            match connect::connect_observed(
                 &self.args.connection,
                 usize::from(self.args.parallelism),
                 self.printer,
+                &self.observer,
             )
             .await
             {
                 Ok(connection) => self.connection = Some(connection),
-                Err(err) => {
-                    report(
-                        &err.context("the platform cannot be reached; retrying"),
-                        self.printer,
-                    );
-                    return Outcome::Outage;
-                }
+                Err(err) => return self.outage(header, &err),
             }
         }
-        let session = &self.connection.as_ref().expect("connected").session;
+        let connection = self.connection.take().expect("connected");
+        let outcome = self
+            .plan_and_apply(header, &connection, desired, options)
+            .await;
+        self.connection = Some(connection);
+        outcome
+    }
+
+    async fn plan_and_apply(
+        &mut self,
+        header: &str,
+        connection: &Connection,
+        desired: &Desired,
+        options: &Options,
+    ) -> Outcome {
+        let session = &connection.session;
         session.start_pass();
         let planned = match reconcile::plan_online(session, desired, options).await {
             Ok(planned) => planned,
-            Err(err) => {
-                report(
-                    &anyhow::Error::from(err).context("the platform cannot be read; retrying"),
-                    self.printer,
-                );
-                return Outcome::Outage;
-            }
+            Err(err) => return self.outage(header, &err.into()),
         };
         let mut plan = planned.plan;
         // Names the platform does not know (or a role that may not manage webhooks) make the
@@ -258,27 +435,32 @@ impl WatchPass<'_> {
             .problems
             .iter()
             .any(|p| p.is_error() && (p.code.is_config() || p.code == Code::RoleForbidden));
-        self.printer.result(&render::text(&plan, &|style, text| {
-            self.printer.paint(style, text)
-        }));
+        if !read_failed {
+            self.said.outage = None;
+        }
+        for org in &plan.organizations {
+            self.health.drift(&org.slug, org.actions.len());
+        }
+        if self.args.apply {
+            self.hold_back_reenables(&mut plan);
+        }
+        self.status = if self.show(header, &plan) {
+            outcome(&plan, false, self.printer)
+        } else {
+            status_of(&plan, false)
+        };
         if invalid {
-            outcome(&plan, false, self.printer);
             return Outcome::InvalidConfig;
         }
         if read_failed {
-            outcome(&plan, false, self.printer);
             return Outcome::Outage;
         }
         if !self.args.apply || !plan.has_actions() {
             return Outcome::Done;
         }
-        if outcome(&plan, false, self.printer) != ExitStatus::Success {
+        if self.status != ExitStatus::Success {
             self.printer
                 .warn("not applied (watch never forces); waiting for the next change");
-            return Outcome::Done;
-        }
-        self.hold_back_reenables(&mut plan);
-        if !plan.has_actions() {
             return Outcome::Done;
         }
         let how = Execution {
@@ -293,38 +475,106 @@ impl WatchPass<'_> {
         self.printer
             .result(&report_text(&applied, false, self.printer));
         let now = Instant::now();
-        for action in applied
-            .actions
-            .iter()
-            .filter(|a| a.status == Status::Applied && a.reason == Reason::Reenable)
-        {
-            self.reenabled
-                .insert((action.organization.clone(), action.webhook.clone()), now);
+        let again = OffsetDateTime::now_utc() + REENABLE_EVERY;
+        for action in &applied.actions {
+            self.health.action(
+                &action.organization,
+                action.action.as_str(),
+                action.status.as_str(),
+            );
+            if action.status == Status::Applied && action.reason == Reason::Reenable {
+                self.reenabled.insert(
+                    (action.organization.clone(), action.webhook.clone()),
+                    (now, again),
+                );
+            }
+        }
+        if applied.count(Status::Failed) > 0 || applied.interrupted {
+            self.status = ExitStatus::Failure;
         }
         Outcome::Done
     }
 
-    /// Leaves out re-enables of webhooks this watch re-enabled less than an hour ago.
-    fn hold_back_reenables(&self, plan: &mut crate::plan::Plan) {
+    /// Prints the plan under the pass's header, or one line when it has nothing new: no
+    /// actions, and no problems but the ones the last such pass had. Whether it printed the
+    /// whole plan (and so its problems belong on stderr again).
+    fn show(&mut self, header: &str, plan: &Plan) -> bool {
+        if plan.has_actions() {
+            self.said.quiet_plan = None;
+        } else {
+            let webhooks = plan.summary.unchanged;
+            let organizations = plan.organizations.len();
+            if plan.problems.is_empty() {
+                self.said.quiet_plan = Some(Vec::new());
+                self.printer.result(&format!(
+                    "{header}: No changes. Live webhooks match the config ({organizations} organization{}, {webhooks} webhook{}).\n",
+                    if organizations == 1 { "" } else { "s" },
+                    if webhooks == 1 { "" } else { "s" }
+                ));
+                return false;
+            }
+            if self.said.quiet_plan.as_ref() == Some(&plan.problems) {
+                self.printer.result(&format!(
+                    "{header}: no changes; the same {} problem{} as before\n",
+                    plan.problems.len(),
+                    if plan.problems.len() == 1 { "" } else { "s" }
+                ));
+                return false;
+            }
+            self.said.quiet_plan = Some(plan.problems.clone());
+        }
+        self.printer.result(&format!(
+            "\n=== {header} ===\n{}",
+            render::text(plan, &|style, text| self.printer.paint(style, text))
+        ));
+        true
+    }
+
+    /// Leaves out re-enables of webhooks this watch re-enabled less than an hour ago, and
+    /// says so in the plan instead of claiming they will be re-enabled.
+    fn hold_back_reenables(&self, plan: &mut Plan) {
         let now = Instant::now();
         for org in &mut plan.organizations {
             let slug = org.slug.clone();
+            let mut held = Vec::new();
             org.actions.retain(|action| {
-                let recent = action.action == ActionKind::Update
-                    && action.reason == Reason::Reenable
-                    && self
-                        .reenabled
-                        .get(&(slug.clone(), action.webhook.clone()))
-                        .is_some_and(|at| now.duration_since(*at) < REENABLE_EVERY);
-                if recent {
-                    self.printer.warn(&format!(
-                        "{slug}/{}: the platform disabled it again (failed deliveries?); it is re-enabled at most once an hour",
-                        action.webhook
-                    ));
+                let last = (action.action == ActionKind::Update
+                    && action.reason == Reason::Reenable)
+                    .then(|| self.reenabled.get(&(slug.clone(), action.webhook.clone())))
+                    .flatten()
+                    .filter(|(at, _)| now.duration_since(*at) < REENABLE_EVERY);
+                if let Some((_, again)) = last {
+                    held.push((action.webhook.clone(), *again));
                 }
-                !recent
+                last.is_none()
             });
+            for (name, again) in held {
+                let claim = format!("`{name}` is disabled on the platform");
+                let again = again
+                    .format(format_description!("[hour]:[minute] UTC"))
+                    .unwrap_or_default();
+                let warning = format!(
+                    "`{name}` is disabled on the platform again (failed deliveries?); this watch re-enabled it less than an hour ago, so it stays disabled for now (re-enabled again at {again} at the earliest)"
+                );
+                org.warnings.retain(|w| !w.starts_with(&claim));
+                org.warnings.push(warning.clone());
+                org.problems
+                    .retain(|p| !(p.code == Code::PlanWarning && p.message.starts_with(&claim)));
+                org.problems.push(
+                    Diagnostic::warning(Code::PlanWarning, warning).in_organization(slug.as_str()),
+                );
+                org.problems.sort();
+            }
         }
         plan.summary = crate::plan::planner::summarise(&plan.organizations);
+        let mut problems: Vec<Diagnostic> = plan
+            .problems
+            .iter()
+            .filter(|p| p.organization.is_none())
+            .chain(plan.organizations.iter().flat_map(|o| o.problems.iter()))
+            .cloned()
+            .collect();
+        problems.sort();
+        plan.problems = problems;
     }
 }
