@@ -518,6 +518,10 @@ pub struct EmulatorArgs {
     /// recorded as refused).
     #[arg(long)]
     pub allow_remote_delivery: bool,
+
+    /// How long a client has to send a request's head, and then its body (default 10s).
+    #[arg(long, hide = true, value_parser = duration::parse, value_name = "DURATION")]
+    pub read_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -550,6 +554,10 @@ pub struct ListenArgs {
     /// is re-read when it changes.
     #[arg(long, value_name = "FILE")]
     pub secrets: PathBuf,
+
+    /// How long a client has to send a request's head, and then its body (default 10s).
+    #[arg(long, hide = true, value_parser = duration::parse, value_name = "DURATION")]
+    pub read_timeout: Option<Duration>,
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ pub mod faults;
 mod ids;
 mod persist;
 mod seed;
-mod server;
 pub mod state;
 mod store;
 mod traffic;
@@ -37,6 +36,7 @@ pub use persist::PersistError;
 pub use seed::{DEFAULT_SEED, Seed, SeedError};
 
 use crate::api::wire::{codes, paths};
+use crate::server::{Limits, OnStop};
 use error::ApiError;
 
 /// Everything the handlers share.
@@ -60,6 +60,18 @@ pub struct Options {
     pub deterministic: Option<u64>,
     /// Deliver to urls that are not loopback too.
     pub allow_remote_delivery: bool,
+    /// What a client may cost the server (`server::Limits`).
+    pub limits: Limits,
+}
+
+/// Connections served at once: far more than any test or tool drives, and half of the 1024
+/// file descriptors a process commonly gets, so that a flood of connections still leaves
+/// descriptors for the state file and the delivery worker's own connections.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// The default limits: `server::READ_TIMEOUT` and `MAX_CONNECTIONS`.
+pub fn default_limits() -> Limits {
+    Limits::new(crate::server::READ_TIMEOUT, MAX_CONNECTIONS)
 }
 
 /// An emulator that cannot start.
@@ -153,9 +165,16 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running, Emul
         })?;
     let worker = tokio::spawn(delivery::run(app.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, router(app), async {
-        let _ = stopped.await;
-    }));
+    // Open connections are left to end on their own: a `hang` fault holds one on purpose.
+    let task = tokio::spawn(crate::server::serve(
+        listener,
+        router(app),
+        options.limits,
+        OnStop::Leave,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Ok(Running {
         addr,
         stop: Some(stop),

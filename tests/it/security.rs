@@ -1,6 +1,8 @@
 //! Security (issue 9, part 4): no command prints or writes a secret or token it should not,
-//! at any verbosity, on success or failure (`leaks`); and no API route lets in a caller the
-//! spec keeps out (`routes`).
+//! at any verbosity, on success or failure (`leaks`); no API route lets in a caller the spec
+//! keeps out (`routes`); and (issue 15) no client can hold `listen` or the emulator open
+//! (`servers`).
 
 mod leaks;
 mod routes;
+mod servers;
