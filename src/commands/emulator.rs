@@ -20,6 +20,7 @@ pub async fn run(args: EmulatorArgs, printer: &Printer) -> anyhow::Result<ExitSt
         state_file: args.state.clone(),
         deterministic: args.deterministic.then_some(args.id_seed),
         allow_remote_delivery: args.allow_remote_delivery,
+        allowed_hosts: args.allow_host.clone(),
         limits: match args.read_timeout {
             Some(timeout) => Limits::new(timeout, emulator::MAX_CONNECTIONS),
             None => emulator::default_limits(),

@@ -14,6 +14,7 @@ mod delivery;
 mod error;
 pub mod faults;
 mod ids;
+mod origin;
 mod persist;
 mod seed;
 pub mod state;
@@ -32,6 +33,7 @@ use axum::routing::{MethodRouter, get, patch, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use origin::{HOST_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE, parse_host};
 pub use persist::PersistError;
 pub use seed::{DEFAULT_SEED, Seed, SeedError};
 
@@ -60,6 +62,8 @@ pub struct Options {
     pub deterministic: Option<u64>,
     /// Deliver to urls that are not loopback too.
     pub allow_remote_delivery: bool,
+    /// Hosts requests may name besides loopback ones and the listen address (`--allow-host`).
+    pub allowed_hosts: Vec<url::Host<String>>,
     /// What a client may cost the server (`server::Limits`).
     pub limits: Limits,
 }
@@ -163,12 +167,13 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running, Emul
             addr: listen,
             source,
         })?;
+    let hosts = origin::AllowedHosts::new(listen.ip(), &options.allowed_hosts);
     let worker = tokio::spawn(delivery::run(app.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
     // Open connections are left to end on their own: a `hang` fault holds one on purpose.
     let task = tokio::spawn(crate::server::serve(
         listener,
-        router(app),
+        router(app, hosts),
         options.limits,
         OnStop::Leave,
         async {
@@ -190,7 +195,7 @@ fn both(router: Router<App>, path: &str, route: MethodRouter<App>) -> Router<App
         .route(&format!("{path}/"), route)
 }
 
-fn router(app: App) -> Router {
+fn router(app: App, hosts: origin::AllowedHosts) -> Router {
     let mut api = Router::new();
     api = both(api, paths::LOGIN, post(accounts::login));
     api = both(api, paths::LOGIN_WITH_KEY, post(accounts::login_with_key));
@@ -229,6 +234,11 @@ fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             traffic::middleware,
+        ))
+        // Outermost: a refused host is neither logged nor faulted.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            origin::hosts_only,
         ))
         .with_state(app)
 }

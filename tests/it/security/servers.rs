@@ -5,7 +5,10 @@
 //!   and a real request sent meanwhile is answered (`listen` runs under a 512 file descriptor
 //!   limit here, which half-sent requests exhausted before);
 //! - `listen` answers deliveries while nobody reads its stdout, and says how many lines it
-//!   could not print.
+//!   could not print;
+//! - the emulator is no web page's target: a `Host` that is not loopback (DNS rebinding) is
+//!   refused on the control API and the API alike, and so is a control `POST` that is not JSON
+//!   (CSRF), with the state unchanged.
 //!
 //! The servers' read deadline is shortened with their hidden `--read-timeout` flag, so these
 //! tests wait a fraction of a second where a user's server waits 10 seconds.
@@ -16,7 +19,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vntana_webhooks::signature::sign;
@@ -361,4 +364,204 @@ async fn listen_answers_every_delivery_while_nobody_reads_its_stdout_and_counts_
     let mut stuck = Unread::start(dir.path());
     stuck.deliver(sent).await;
     assert_eq!(stuck.terminate(), Some(0));
+}
+
+/// An answer, raw: the status, the headers and the JSON body (control answers have no
+/// OpenAPI schema, so not through `support::raw`, which checks every 200 against one).
+struct Raw {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Raw {
+    #[track_caller]
+    fn assert_refused(&self, status: u16, code: &str, request: &str) {
+        assert_eq!(
+            (self.status, &self.body),
+            (
+                status,
+                &json!({"success": false, "errors": [code], "response": null})
+            ),
+            "{request}"
+        );
+    }
+}
+
+/// `method path` on the emulator at `base` with these headers and body.
+async fn request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Raw {
+    let mut request = reqwest::Client::new().request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("{base}{path}"),
+    );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.expect("a JSON answer");
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn the_emulator_refuses_a_foreign_host_on_the_control_api_and_the_api_and_changes_nothing() {
+    let emulator = Emulator::start();
+    let base = emulator.url.as_str();
+    let port = base.rsplit(':').next().unwrap();
+    // A change, so a refused reset would show.
+    call(base, "POST", "/v1/auth/login/token")
+        .json(&json!({"personal-access-token": DEMO_KEY}))
+        .send()
+        .await
+        .token();
+    let before = emulator.state().await;
+    emulator.clear_requests().await;
+
+    let foreign = [
+        "attacker.example".to_owned(),
+        format!("attacker.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+        format!("localhost.attacker.example:{port}"),
+        format!("192.168.1.5:{port}"),
+    ];
+    let faults = json!({"rules": [{"kind": "drop"}]}).to_string();
+    let event = json!({"organization": "acme-3d", "event": "product.added"}).to_string();
+    let login = json!({"personal-access-token": DEMO_KEY}).to_string();
+    for host in &foreign {
+        for (method, path, body) in [
+            ("GET", "/_emulator/state", ""),
+            ("GET", "/_emulator/requests", ""),
+            ("POST", "/_emulator/reset", ""),
+            ("POST", "/_emulator/faults", faults.as_str()),
+            ("POST", "/_emulator/events", event.as_str()),
+            ("POST", "/v1/auth/login/token", login.as_str()),
+            ("GET", "/v1/organizations", ""),
+        ] {
+            let headers = [
+                ("host", host.as_str()),
+                ("content-type", "application/json"),
+            ];
+            let answer = request(base, method, path, &headers, body).await;
+            let label = format!("{method} {path} from {host}");
+            answer.assert_refused(403, "HOST_NOT_ALLOWED", &label);
+            assert!(answer.headers.get("x-auth-token").is_none(), "{label}");
+        }
+    }
+    assert_eq!(
+        emulator.state().await,
+        before,
+        "a refused request changed the state"
+    );
+    assert_eq!(
+        emulator.installed_faults().await,
+        json!({"seed": 0, "rules": []})
+    );
+    assert_eq!(
+        emulator.requests().await,
+        Vec::<Value>::new(),
+        "refused requests are not logged"
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_answers_loopback_names_with_any_port_and_hosts_it_was_told_to_allow() {
+    let emulator = Emulator::start_with(&["--allow-host", "emulator.internal"]);
+    let base = emulator.url.as_str();
+    for host in [
+        "localhost",
+        "localhost:1234",
+        "127.0.0.1",
+        "127.8.9.10:8787",
+        "[::1]:8787",
+        "emulator.internal",
+        "EMULATOR.internal:8787",
+    ] {
+        let answer = request(base, "GET", "/_emulator/clock", &[("host", host)], "").await;
+        assert_eq!(answer.status, 200, "{host}: {}", answer.body);
+    }
+    request(
+        base,
+        "GET",
+        "/_emulator/clock",
+        &[("host", "other.internal")],
+        "",
+    )
+    .await
+    .assert_refused(403, "HOST_NOT_ALLOWED", "other.internal");
+}
+
+#[tokio::test]
+async fn control_posts_that_are_not_json_are_refused_and_change_nothing() {
+    let emulator = Emulator::start();
+    let base = emulator.url.as_str();
+    call(base, "POST", "/v1/auth/login/token")
+        .json(&json!({"personal-access-token": DEMO_KEY}))
+        .send()
+        .await
+        .token();
+    let before = emulator.state().await;
+
+    let faults = json!({"rules": [{"kind": "drop"}]}).to_string();
+    let event = json!({"organization": "acme-3d", "event": "product.added"}).to_string();
+    let clock = json!({"advanceMs": 60_000}).to_string();
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain; charset=utf-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        for (path, body) in [
+            ("/_emulator/reset", ""),
+            ("/_emulator/faults", faults.as_str()),
+            ("/_emulator/events", event.as_str()),
+            ("/_emulator/clock", clock.as_str()),
+        ] {
+            let headers: Vec<(&str, &str)> = content_type
+                .map(|c| ("content-type", c))
+                .into_iter()
+                .collect();
+            request(base, "POST", path, &headers, body)
+                .await
+                .assert_refused(
+                    415,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    &format!("POST {path} as {content_type:?}"),
+                );
+        }
+    }
+    assert_eq!(
+        emulator.state().await,
+        before,
+        "a refused POST changed the state"
+    );
+    assert_eq!(
+        emulator.installed_faults().await,
+        json!({"seed": 0, "rules": []})
+    );
+    let (status, deliveries) = emulator
+        .control_answer(reqwest::Method::GET, "/_emulator/deliveries", None)
+        .await;
+    assert_eq!((status, deliveries), (200, json!([])));
+
+    // The same POST as JSON is taken.
+    let headers = [("content-type", "application/json; charset=utf-8")];
+    let reset = request(base, "POST", "/_emulator/reset", &headers, "").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_ne!(emulator.state().await, before, "a JSON reset resets");
 }
