@@ -532,6 +532,17 @@ pub struct EmulatorArgs {
     /// recorded as refused).
     #[arg(long)]
     pub allow_remote_delivery: bool,
+
+    /// Also answer requests whose Host header names HOST (a name or an IP address, any port),
+    /// e.g. the emulator's name on a container network. Loopback names and the --listen address
+    /// are always answered; other hosts get 403 HOST_NOT_ALLOWED, so no web page can reach the
+    /// emulator by rebinding its own DNS name.
+    #[arg(long, value_name = "HOST", value_parser = crate::emulator::parse_host)]
+    pub allow_host: Vec<url::Host<String>>,
+
+    /// How long a client has to send a request's head, and then its body (default 10s).
+    #[arg(long, hide = true, value_parser = duration::parse, value_name = "DURATION")]
+    pub read_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -564,6 +575,10 @@ pub struct ListenArgs {
     /// is re-read when it changes.
     #[arg(long, value_name = "FILE")]
     pub secrets: PathBuf,
+
+    /// How long a client has to send a request's head, and then its body (default 10s).
+    #[arg(long, hide = true, value_parser = duration::parse, value_name = "DURATION")]
+    pub read_timeout: Option<Duration>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod receiver;
 pub mod reconcile;
 pub mod resolve;
 pub mod secrets_out;
+pub mod server;
 pub mod signature;
 pub mod suggest;
 pub mod versioned_file;

@@ -52,7 +52,11 @@ impl Emulator {
     /// A request to the control API (`/_emulator/...`), which must succeed; its JSON answer.
     pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         self.block_on(async {
-            let mut request = self.http.request(method, format!("{}{path}", self.url));
+            // The control API takes JSON only, a body or none (`POST /_emulator/reset`).
+            let mut request = self
+                .http
+                .request(method, format!("{}{path}", self.url))
+                .header("content-type", "application/json");
             if let Some(body) = body {
                 request = request.json(&body);
             }

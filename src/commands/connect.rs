@@ -130,6 +130,8 @@ async fn start_embedded(dir: &Path) -> anyhow::Result<(Running, File, ApiKey)> {
         state_file: Some(PathBuf::from(dir).join("state.json")),
         deterministic: None,
         allow_remote_delivery: false,
+        allowed_hosts: Vec::new(),
+        limits: emulator::default_limits(),
     };
     let running = emulator::start(options, ([127, 0, 0, 1], 0).into())
         .await

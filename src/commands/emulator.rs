@@ -8,6 +8,7 @@ use crate::cli::EmulatorArgs;
 use crate::commands::ExitStatus;
 use crate::emulator::{self, Options, Seed};
 use crate::printer::Printer;
+use crate::server::Limits;
 
 pub async fn run(args: EmulatorArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let seed = match &args.seed {
@@ -19,6 +20,11 @@ pub async fn run(args: EmulatorArgs, printer: &Printer) -> anyhow::Result<ExitSt
         state_file: args.state.clone(),
         deterministic: args.deterministic.then_some(args.id_seed),
         allow_remote_delivery: args.allow_remote_delivery,
+        allowed_hosts: args.allow_host.clone(),
+        limits: match args.read_timeout {
+            Some(timeout) => Limits::new(timeout, emulator::MAX_CONNECTIONS),
+            None => emulator::default_limits(),
+        },
     };
     let running = emulator::start(options, args.listen)
         .await

@@ -3,40 +3,71 @@
 //! uuid and which webhook's secret verified it (`org/name`, `previous secret of org/name`) or
 //! `unverified` (product.md, "Other commands"). It prints its address first. Ctrl-C or
 //! SIGTERM stops it with exit 0. It never prints a secret.
+//! Printing happens on a thread of its own, so a stdout nobody reads (`listen | sleep 1000`)
+//! blocks only that thread: deliveries are still answered, lines the receiver's queue cannot
+//! hold are dropped, and a `#` line says how many once the output moves again.
+
+use std::time::Duration;
 
 use crate::cli::ListenArgs;
 use crate::commands::ExitStatus;
 use crate::printer::Printer;
-use crate::receiver::{self, Change, Notice, Reception, Verdict};
+use crate::receiver::{self, Change, Notice, Notices, Reception, Verdict};
+use crate::server::Limits;
+
+/// How long stopping waits for the lines already received to be printed.
+const PRINT_GRACE: Duration = Duration::from_secs(1);
 
 pub async fn run(args: &ListenArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let file = args.secrets.display().to_string();
-    let mut receiver = receiver::start(args.listen, &args.secrets).await?;
+    let limits = match args.read_timeout {
+        Some(timeout) => Limits::new(timeout, receiver::MAX_CONNECTIONS),
+        None => receiver::default_limits(),
+    };
+    let (receiver, notices) = receiver::start(args.listen, &args.secrets, limits).await?;
     printer.result(&format!(
         "# vntana-webhooks listen: receiving deliveries on http://{} (secrets of {} from {file})\n",
         receiver.addr(),
         webhooks(receiver.webhooks()),
     ));
     printer.status("Press Ctrl-C to stop.");
-    let stop = crate::commands::signal::shutdown();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            notice = receiver.next() => match notice {
-                Some(Notice::Delivery(reception)) => printer.result(&line(&reception)),
-                Some(Notice::Secrets(Change::Reloaded(count))) => {
-                    printer.status(&format!("Re-read {file}: secrets of {}.", webhooks(count)));
-                }
-                Some(Notice::Secrets(Change::Unreadable(problem))) => printer.warn(&format!(
-                    "{problem}; the secrets read before stay in force"
-                )),
-                None => break,
-            },
-            () = &mut stop => break,
+    let (finished, all_printed) = tokio::sync::oneshot::channel::<()>();
+    let thread_printer = printer.clone();
+    // Not a runtime task: a write to a full pipe may block for ever, and the runtime would
+    // wait for it when the command ends.
+    std::thread::spawn(move || {
+        print_all(notices, &thread_printer, &file);
+        let _ = finished.send(());
+    });
+    crate::commands::signal::shutdown().await;
+    receiver.shutdown().await;
+    // The receiver has stopped, so its queue ends; print what it holds unless stdout is stuck.
+    let _ = tokio::time::timeout(PRINT_GRACE, all_printed).await;
+    Ok(ExitStatus::Success)
+}
+
+/// Prints every notice until the receiver stops.
+fn print_all(mut notices: Notices, printer: &Printer, file: &str) {
+    while let Some(notice) = notices.blocking_next() {
+        match notice {
+            Notice::Delivery(reception) => printer.result(&line(&reception)),
+            Notice::Secrets(Change::Reloaded(count)) => {
+                printer.status(&format!("Re-read {file}: secrets of {}.", webhooks(count)));
+            }
+            Notice::Secrets(Change::Unreadable(problem)) => {
+                printer.warn(&format!("{problem}; the secrets read before stay in force"));
+            }
+            Notice::Dropped(count) => printer.result(&dropped(count)),
         }
     }
-    receiver.shutdown().await;
-    Ok(ExitStatus::Success)
+}
+
+/// The line standing for lines that were not printed.
+fn dropped(count: u64) -> String {
+    format!(
+        "# {count} line{} not printed: the output was not read fast enough (every delivery was answered)\n",
+        if count == 1 { "" } else { "s" }
+    )
 }
 
 fn webhooks(count: usize) -> String {
@@ -81,5 +112,14 @@ mod tests {
             ..reception
         };
         assert_eq!(line(&unparsed), "2026-01-01T10:00:00.123Z - - unverified\n");
+    }
+
+    #[test]
+    fn lost_lines_are_counted_on_a_comment_line() {
+        assert_eq!(
+            dropped(1),
+            "# 1 line not printed: the output was not read fast enough (every delivery was answered)\n"
+        );
+        assert!(dropped(37).starts_with("# 37 lines not printed"));
     }
 }

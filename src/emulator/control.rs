@@ -1,6 +1,7 @@
 //! The control and inspection API under `/_emulator/` (product.md, "The emulator"): reset,
 //! state, faults, the request log and the clock, with the delivery endpoints of
-//! `delivery::routes`. No token; the emulator binds loopback.
+//! `delivery::routes`. No token; the emulator binds loopback, answers loopback hosts only, and
+//! takes only JSON POSTs here (`origin`).
 //! Answers are plain JSON; errors are the envelope with a `message` saying what is wrong.
 
 use axum::Router;
@@ -30,6 +31,8 @@ pub fn routes() -> Router<App> {
         .route("/_emulator/requests", get(requests).delete(clear_requests))
         .route("/_emulator/clock", get(clock).post(advance_clock))
         .merge(super::delivery::routes())
+        // Routed requests only, so an unknown control path stays 404.
+        .route_layer(axum::middleware::from_fn(super::origin::json_posts_only))
 }
 
 fn bad_request(message: &str) -> Response {

@@ -14,9 +14,9 @@ mod delivery;
 mod error;
 pub mod faults;
 mod ids;
+mod origin;
 mod persist;
 mod seed;
-mod server;
 pub mod state;
 mod store;
 mod traffic;
@@ -33,10 +33,12 @@ use axum::routing::{MethodRouter, get, patch, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use origin::{HOST_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE, parse_host};
 pub use persist::PersistError;
 pub use seed::{DEFAULT_SEED, Seed, SeedError};
 
 use crate::api::wire::{codes, paths};
+use crate::server::{Limits, OnStop};
 use error::ApiError;
 
 /// Everything the handlers share.
@@ -60,6 +62,20 @@ pub struct Options {
     pub deterministic: Option<u64>,
     /// Deliver to urls that are not loopback too.
     pub allow_remote_delivery: bool,
+    /// Hosts requests may name besides loopback ones and the listen address (`--allow-host`).
+    pub allowed_hosts: Vec<url::Host<String>>,
+    /// What a client may cost the server (`server::Limits`).
+    pub limits: Limits,
+}
+
+/// Connections served at once: far more than any test or tool drives, and half of the 1024
+/// file descriptors a process commonly gets, so that a flood of connections still leaves
+/// descriptors for the state file and the delivery worker's own connections.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// The default limits: `server::READ_TIMEOUT` and `MAX_CONNECTIONS`.
+pub fn default_limits() -> Limits {
+    Limits::new(crate::server::READ_TIMEOUT, MAX_CONNECTIONS)
 }
 
 /// An emulator that cannot start.
@@ -151,11 +167,19 @@ pub async fn start(options: Options, listen: SocketAddr) -> Result<Running, Emul
             addr: listen,
             source,
         })?;
+    let hosts = origin::AllowedHosts::new(listen.ip(), &options.allowed_hosts);
     let worker = tokio::spawn(delivery::run(app.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, router(app), async {
-        let _ = stopped.await;
-    }));
+    // Open connections are left to end on their own: a `hang` fault holds one on purpose.
+    let task = tokio::spawn(crate::server::serve(
+        listener,
+        router(app, hosts),
+        options.limits,
+        OnStop::Leave,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Ok(Running {
         addr,
         stop: Some(stop),
@@ -171,7 +195,7 @@ fn both(router: Router<App>, path: &str, route: MethodRouter<App>) -> Router<App
         .route(&format!("{path}/"), route)
 }
 
-fn router(app: App) -> Router {
+fn router(app: App, hosts: origin::AllowedHosts) -> Router {
     let mut api = Router::new();
     api = both(api, paths::LOGIN, post(accounts::login));
     api = both(api, paths::LOGIN_WITH_KEY, post(accounts::login_with_key));
@@ -210,6 +234,11 @@ fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             traffic::middleware,
+        ))
+        // Outermost: a refused host is neither logged nor faulted.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            origin::hosts_only,
         ))
         .with_state(app)
 }

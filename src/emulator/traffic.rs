@@ -2,7 +2,6 @@
 //! (`GET /_emulator/requests`: method, path, status and timing, never a token or a body) and
 //! meets the installed faults. `/_emulator/` requests are neither logged nor faulted.
 
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,11 +11,11 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use super::App;
 use super::error::ApiError;
 use super::faults::Outcome;
+use crate::server::ConnectionKill;
 
 /// How long a `hang` fault holds a request before giving up on it.
 const HANG_LIMIT: Duration = Duration::from_mins(5);
@@ -101,11 +100,6 @@ impl Drop for Recording {
         self.app.log.entries.lock().expect("log lock").push(entry);
     }
 }
-
-/// Lets a request close its own connection without an answer (the `drop` faults). The server
-/// inserts one per connection.
-#[derive(Debug, Clone, Default)]
-pub struct ConnectionKill(pub Arc<Notify>);
 
 pub async fn middleware(State(app): State<App>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -193,8 +187,8 @@ pub async fn middleware(State(app): State<App>, request: Request, next: Next) ->
 async fn drop_connection(kill: Option<ConnectionKill>, recording: Recording) -> Response {
     drop(recording);
     match kill {
-        Some(ConnectionKill(notify)) => {
-            notify.notify_one();
+        Some(kill) => {
+            kill.close();
             std::future::pending().await
         }
         // Outside our server (no connection to close): the nearest thing is a bare 502.

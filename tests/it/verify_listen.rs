@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -112,8 +112,15 @@ pub struct Listen {
 impl Listen {
     /// Starts `listen --listen 127.0.0.1:0 --secrets FILE` in `dir` and reads its address.
     pub fn start(dir: &Path, secrets: &str) -> Listen {
-        let mut child = command(dir)
+        Listen::start_with(command(dir), secrets, &[])
+    }
+
+    /// `start` with `command` (e.g. `support::cli::command_with_open_files`) and `extra`
+    /// arguments.
+    pub fn start_with(mut command: Command, secrets: &str, extra: &[&str]) -> Listen {
+        let mut child = command
             .args(["listen", "--listen", "127.0.0.1:0", "--secrets", secrets])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -25,6 +25,23 @@ pub fn command(dir: &Path) -> Command {
     command
 }
 
+/// `command`, run through `sh` with at most `files` open file descriptors (`ulimit -n`), so a
+/// test can exhaust them whatever the machine's limit.
+pub fn command_with_open_files(dir: &Path, files: u32) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
+        .arg(bin());
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command
+}
+
 /// What a finished command printed and how it exited.
 #[derive(Debug)]
 pub struct Run {

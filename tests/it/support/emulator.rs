@@ -81,7 +81,11 @@ impl Emulator {
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        // The control API takes JSON only, a body or none (`POST /_emulator/reset`).
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("content-type", "application/json");
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -101,11 +105,12 @@ impl Emulator {
         path: &str,
         body: Option<&str>,
     ) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("content-type", "application/json");
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_owned());
+            request = request.body(body.to_owned());
         }
         let response = request.send().await.expect("control request");
         let status = response.status().as_u16();
