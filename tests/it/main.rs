@@ -10,6 +10,7 @@ mod config;
 mod config_fuzz;
 mod crash;
 mod deliveries;
+mod deploy;
 mod diagnostics;
 mod embedded;
 mod emulator_control;
