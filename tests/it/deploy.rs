@@ -27,14 +27,6 @@ const WATCH_UNIT: &str = include_str!("../../deploy/systemd/vntana-webhooks.serv
 const ONCE_UNIT: &str = include_str!("../../deploy/systemd/vntana-webhooks-once.service");
 const ONCE_TIMER: &str = include_str!("../../deploy/systemd/vntana-webhooks-once.timer");
 
-/// Flags of `watch` the deploy files use before this build has them (issue 16), and whether
-/// each takes a value: the parse check leaves them out until they land.
-const PENDING_FLAGS: &[(&str, bool)] = &[
-    ("--health-addr", true),
-    ("--log-format", true),
-    ("--once", false),
-];
-
 fn kubernetes_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes")
 }
@@ -556,25 +548,6 @@ fn the_systemd_timer_runs_one_pass_and_never_beside_the_watcher() {
 // The command lines.
 // ---------------------------------------------------------------------------------------------
 
-/// `args` without the flags this build does not have yet.
-fn without_pending_flags(args: &[String]) -> Vec<String> {
-    let mut kept = Vec::new();
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        let pending = PENDING_FLAGS.iter().find(|(flag, _)| {
-            word == flag || word.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
-        });
-        match pending {
-            Some((flag, true)) if word == flag => {
-                words.next();
-            }
-            Some(_) => {}
-            None => kept.push(word.clone()),
-        }
-    }
-    kept
-}
-
 #[test]
 fn every_command_line_of_the_deploy_files_parses() {
     let lines = [
@@ -590,7 +563,6 @@ fn every_command_line_of_the_deploy_files_parses() {
     ];
     let dir = tempfile::tempdir().unwrap();
     for (name, args) in lines {
-        let args = without_pending_flags(&args);
         // clap refuses an unknown flag or a bad value before it prints the help.
         let run: Run = command(dir.path())
             .args(&args)
