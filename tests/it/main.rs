@@ -24,6 +24,7 @@ mod plan_property;
 mod readme;
 mod saved_plans;
 mod security;
+mod service;
 mod support;
 mod validate;
 mod verify_listen;
