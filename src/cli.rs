@@ -133,7 +133,11 @@ Examples:
   # Plan again on every save of the config, against the embedded emulator
   vntana-webhooks watch --emulator -f examples/webhooks.yaml
   # Run as a controller: apply every change, and check for drift every minute
-  vntana-webhooks watch -f webhooks/ --apply --interval 1m --secrets-out secrets.json")]
+  vntana-webhooks watch -f webhooks/ --apply --interval 1m --secrets-out secrets.json
+  # As a service: probes and metrics on port 9090, JSON logs
+  vntana-webhooks watch -f /config --apply --health-addr 0.0.0.0:9090 --log-format json
+  # One pass from a CronJob or a timer: exit 0, 1, or 3 when a safety guard refuses
+  vntana-webhooks watch -f webhooks/ --apply --once")]
     Watch(WatchArgs),
     /// Make the live platform match the config, or apply a plan saved with `plan --out`.
     #[command(after_help = "\
