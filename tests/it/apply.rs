@@ -23,16 +23,6 @@ fn run(emulator: &Emulator, dir: &std::path::Path, args: &[&str], env: &[(&str, 
     command.output().unwrap().into()
 }
 
-/// Requests that change webhooks, as `METHOD PATH` lines.
-async fn mutating(emulator: &Emulator) -> Vec<String> {
-    emulator
-        .request_lines()
-        .await
-        .into_iter()
-        .filter(|line| !line.starts_with("GET ") && line.contains(" /v1/webhooks"))
-        .collect()
-}
-
 #[tokio::test]
 async fn apply_converges_and_a_second_apply_changes_nothing() {
     let emulator = Emulator::start();
@@ -76,7 +66,7 @@ async fn apply_converges_and_a_second_apply_changes_nothing() {
         "{}",
         second.stdout
     );
-    assert!(mutating(&emulator).await.is_empty());
+    assert!(emulator.mutating_requests().await.is_empty());
     // What was applied: the rotation wrote the revision, the adoption the marker.
     let cdn = &emulator.webhooks_named("cdn-purge").await[0];
     assert!(
@@ -111,7 +101,7 @@ async fn a_dry_run_prints_each_request_and_sends_none() {
     );
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(!dry.stdout.contains("secret-path") && !dry.stderr.contains("secret-path"));
-    assert!(mutating(&emulator).await.is_empty());
+    assert!(emulator.mutating_requests().await.is_empty());
     let requests = dry.stdout.split("Dry run:").nth(1).unwrap();
     snapshot::settings().bind(|| insta::assert_snapshot!("apply_dry_run_requests", requests));
 }
@@ -129,7 +119,7 @@ async fn without_a_terminal_apply_needs_auto_approve_and_changes_nothing() {
         "{}",
         refused.stderr
     );
-    assert!(mutating(&emulator).await.is_empty());
+    assert!(emulator.mutating_requests().await.is_empty());
 }
 
 fn many_webhooks(count: usize, url_of: impl Fn(usize) -> String) -> String {
@@ -197,7 +187,7 @@ async fn a_safety_refusal_exits_3_without_a_change_and_force_proceeds() {
         "{}",
         refused.stderr
     );
-    assert!(mutating(&emulator).await.is_empty());
+    assert!(emulator.mutating_requests().await.is_empty());
     let forced = run(
         &emulator,
         dir.path(),
@@ -205,7 +195,7 @@ async fn a_safety_refusal_exits_3_without_a_change_and_force_proceeds() {
         &[],
     );
     assert_eq!(forced.code, 0, "{}", forced.stderr);
-    assert_eq!(mutating(&emulator).await.len(), 5);
+    assert_eq!(emulator.mutating_requests().await.len(), 5);
 }
 
 #[tokio::test]
@@ -238,7 +228,7 @@ async fn a_conflict_in_one_organization_stops_every_change() {
     assert!(run.stdout.contains("conflict:"), "{}", run.stdout);
     assert!(run.stderr.contains("--target acme-3d"), "{}", run.stderr);
     assert!(
-        mutating(&emulator).await.is_empty(),
+        emulator.mutating_requests().await.is_empty(),
         "acme-3d is not changed either"
     );
 }
@@ -357,7 +347,7 @@ async fn an_imperative_rotation_sends_only_the_patch() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        mutating(&emulator).await,
+        emulator.mutating_requests().await,
         [format!("PATCH /v1/webhooks/{uuid}/secret")]
     );
 }
@@ -621,7 +611,7 @@ async fn apply_json_carries_the_problems_of_a_blocked_plan_and_of_a_config_that_
         report["problems"]
     );
     assert_eq!(report["actions"], serde_json::json!([]));
-    assert!(mutating(&emulator).await.is_empty());
+    assert!(emulator.mutating_requests().await.is_empty());
     std::fs::write(dir.path().join("c.yaml"), "version: 2\n").unwrap();
     let broken = run(
         &emulator,

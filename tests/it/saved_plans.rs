@@ -88,22 +88,6 @@ fn planned(dir: &Path) -> Emulator {
     emulator
 }
 
-/// Requests that change webhooks: POST, PUT, PATCH or DELETE of /v1/webhooks*.
-async fn mutating_requests(emulator: &Emulator) -> Vec<String> {
-    emulator
-        .requests()
-        .await
-        .iter()
-        .filter(|r| {
-            r["method"] != "GET"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.starts_with("/v1/webhooks"))
-        })
-        .map(|r| format!("{} {}", r["method"], r["path"]))
-        .collect()
-}
-
 /// Applies `plan.json` (with `extra` arguments and `relay` as `RELAY_URL`) and asserts it is
 /// refused with `message`, without a single mutating request.
 async fn assert_refused(
@@ -119,7 +103,7 @@ async fn assert_refused(
     let run = saved_cli(emulator, dir, &args, relay);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains(message), "{}", run.stderr);
-    assert_eq!(mutating_requests(emulator).await, Vec::<String>::new());
+    assert_eq!(emulator.mutating_requests().await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -225,7 +209,7 @@ async fn a_current_saved_plan_applies_without_f_or_auto_approve_and_converges() 
         run.stdout
     );
     // POST, PUT, PUT, PATCH then PUT with the new revision, DELETE.
-    assert_eq!(mutating_requests(&emulator).await.len(), 6);
+    assert_eq!(emulator.mutating_requests().await.len(), 6);
     let plan = saved_cli(
         &emulator,
         dir.path(),

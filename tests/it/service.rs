@@ -6,16 +6,14 @@
 // Metrics are counts and 0/1 gauges, which f64 holds exactly.
 #![allow(clippy::float_cmp)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::support::cli::{Run, command};
 use crate::support::emulator::{DEMO_KEY, Emulator};
+use crate::support::watching::Watching;
 
 const CONFIG: &str = "\
 version: 1
@@ -27,88 +25,8 @@ organizations:
         events: [product.added]
 ";
 
-/// A running `watch` and its stdout and stderr, line by line.
-struct Service {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Service {
-    fn start(emulator: &Emulator, dir: &Path, extra: &[&str]) -> Service {
-        let mut child = command(dir)
-            .arg("watch")
-            .args(extra)
-            .env("VNTANA_API_URL", &emulator.url)
-            .env("VNTANA_API_KEY", DEMO_KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (sender, lines) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let sender = sender.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if sender.send(line).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Service {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a line containing `text` (60 s: liveness only); returns it.
-    fn wait_for(&mut self, text: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_mins(1);
-        while std::time::Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                self.seen.push(line.clone());
-                if line.contains(text) {
-                    return line;
-                }
-            }
-        }
-        panic!("no line with `{text}` in:\n{}", self.seen.join("\n"));
-    }
-
-    /// Every line until now, after a short wait for stragglers.
-    fn drain(&mut self, quiet: Duration) {
-        while let Ok(line) = self.lines.recv_timeout(quiet) {
-            self.seen.push(line);
-        }
-    }
-
-    fn passes(&self) -> usize {
-        self.seen.iter().filter(|l| l.contains(" UTC · ")).count()
-    }
-
-    fn signal(&self, name: &str) {
-        let pid = self.child.id().to_string();
-        let sent = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
 /// The health address a watch printed.
-fn health_url(service: &mut Service) -> String {
+fn health_url(service: &mut Watching) -> String {
     let line = service.wait_for("Serving /healthz, /readyz and /metrics on ");
     line.split("on ")
         .nth(1)
@@ -155,7 +73,7 @@ async fn probes_and_metrics_follow_the_passes_with_changes_faults_and_a_bad_conf
     emulator
         .faults(json!({"rules": [{"path": "/v1/organizations", "kind": "latency", "latencyMs": 1500, "count": 1}]}))
         .await;
-    let mut service = Service::start(
+    let mut service = Watching::start(
         &emulator,
         dir.path(),
         &[
@@ -227,7 +145,7 @@ async fn probes_and_metrics_follow_the_passes_with_changes_faults_and_a_bad_conf
 async fn after_a_fault_and_a_bad_config(
     emulator: &Emulator,
     dir: &Path,
-    service: &mut Service,
+    service: &mut Watching,
     base: &str,
 ) {
     // A fault: the list answers 500 until the retries give up; the pass is an outage.
@@ -292,7 +210,7 @@ async fn a_configmap_swap_and_a_burst_of_saves_are_one_pass_each() {
     std::fs::write(first.join("webhooks.yaml"), CONFIG).unwrap();
     std::os::unix::fs::symlink("..2026_12_04_10_00_00.1", config.join("..data")).unwrap();
     std::os::unix::fs::symlink("..data/webhooks.yaml", config.join("webhooks.yaml")).unwrap();
-    let mut service = Service::start(
+    let mut service = Watching::start(
         &emulator,
         dir.path(),
         &["--apply", "-f", "config", "--debounce", "200ms"],
@@ -321,7 +239,7 @@ async fn a_configmap_swap_and_a_burst_of_saves_are_one_pass_each() {
     // Twenty saves in a burst of a plain file: one pass.
     drop(service);
     std::fs::write(dir.path().join("webhooks.yaml"), CONFIG).unwrap();
-    let mut service = Service::start(
+    let mut service = Watching::start(
         &emulator,
         dir.path(),
         &["--apply", "-f", "webhooks.yaml", "--debounce", "200ms"],
@@ -393,7 +311,7 @@ async fn sigterm_during_an_apply_finishes_the_requests_in_flight_prints_the_repo
     emulator
         .faults(json!({"rules": [{"method": "POST", "path": "/v1/webhooks", "kind": "latency", "latencyMs": 700}]}))
         .await;
-    let mut service = Service::start(
+    let mut service = Watching::start(
         &emulator,
         dir.path(),
         &[

@@ -2,14 +2,9 @@
 //! included) reach the platform, an invalid edit changes nothing, a webhook deleted by hand is
 //! re-created on the next interval, and SIGTERM exits 0. Timeouts here only guard liveness.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-use crate::support::cli::command;
 use crate::support::emulator::{DEMO_KEY, Emulator};
 use crate::support::raw;
+use crate::support::watching::Watching;
 
 const CONFIG: &str = "\
 version: 1
@@ -22,43 +17,12 @@ organizations:
         events: [product.added]
 ";
 
-/// The watch process and its stdout, line by line.
-struct Watching {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Watching {
-    /// Waits until a line contains `text` (up to 30 s: liveness only).
-    fn wait_for(&mut self, text: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            match self.lines.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
-                    let found = line.contains(text);
-                    self.seen.push(line);
-                    if found {
-                        return;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        panic!("no line with `{text}` in:\n{}", self.seen.join("\n"));
-    }
-
-    /// The number of passes seen so far.
-    fn passes(&self) -> usize {
-        self.seen.iter().filter(|l| l.contains(" UTC · ")).count()
-    }
-}
-
+/// `watch --apply -f webhooks.yaml --interval 1s --debounce 100ms` in `dir`.
 fn start_watch(emulator: &Emulator, dir: &std::path::Path) -> Watching {
-    let mut child = command(dir)
-        .args([
-            "watch",
+    Watching::start(
+        emulator,
+        dir,
+        &[
             "--apply",
             "-f",
             "webhooks.yaml",
@@ -66,27 +30,8 @@ fn start_watch(emulator: &Emulator, dir: &std::path::Path) -> Watching {
             "1s",
             "--debounce",
             "100ms",
-        ])
-        .env("VNTANA_API_URL", &emulator.url)
-        .env("VNTANA_API_KEY", DEMO_KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    Watching {
-        child,
-        lines,
-        seen: Vec::new(),
-    }
+        ],
+    )
 }
 
 /// Saves `text` the way many editors do: write a temporary file, rename it over the config.
@@ -148,16 +93,7 @@ async fn watch_apply_follows_edits_heals_drift_and_stops_on_sigterm() {
 
     let passes = watch.passes();
     assert!(passes >= 4, "{passes}");
-    let pid = watch.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = watch.child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    watch.stop();
 }
 
 /// Disables the webhook by hand, as the platform does after failed deliveries.
@@ -228,5 +164,4 @@ async fn a_webhook_the_platform_keeps_disabling_is_re_enabled_at_most_once_an_ho
             || l.contains("will be re-enabled")),
         "{after:?}"
     );
-    let _ = watch.child.kill();
 }

@@ -45,15 +45,6 @@ async fn create_live(emulator: &Emulator, org: &str, name: &str, url: &str) -> S
     created.response()["uuid"].as_str().unwrap().to_owned()
 }
 
-async fn mutating(emulator: &Emulator) -> Vec<String> {
-    emulator
-        .request_lines()
-        .await
-        .into_iter()
-        .filter(|line| !line.starts_with("GET ") && line.contains(" /v1/webhooks"))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_config_cannot_send_the_api_key_and_a_key_already_on_the_platform_is_never_shown() {
     let emulator = Emulator::start();
@@ -77,7 +68,7 @@ async fn a_config_cannot_send_the_api_key_and_a_key_already_on_the_platform_is_n
         );
         assert!(!run.stdout.contains(DEMO_KEY) && !run.stderr.contains(DEMO_KEY));
     }
-    assert!(mutating(&emulator).await.is_empty());
+    assert!(emulator.mutating_requests().await.is_empty());
     // Defence in depth: the key is already in a live url (an older tool, or by hand). Every
     // output masks the credentials in use, live values included.
     let leaked = format!("https://attacker.example/c?k={DEMO_KEY}");

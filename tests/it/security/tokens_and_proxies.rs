@@ -6,11 +6,10 @@
 //! where the API key and tokens travel in clear; real hosts still go through it. Counted in
 //! the emulator's request log; timeouts guard liveness only.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -20,6 +19,7 @@ use vntana_webhooks::api::{AuthError, Client, ClientOptions, Credentials, Sessio
 
 use crate::support::cli::{Run, command};
 use crate::support::emulator::{DEMO_KEY, Emulator};
+use crate::support::watching::Watching;
 
 const LOGIN: &str = "/v1/auth/login/token";
 const MINT: &str = "/v1/auth/refresh-token";
@@ -49,100 +49,22 @@ async fn count(emulator: &Emulator, method: &str, path: &str, status: Option<u16
         .count()
 }
 
-/// A `watch` process; its stdout and stderr, line by line, in one channel.
-struct Watching {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Watching {
-    /// `watch -f webhooks.yaml --interval 1h` (passes come from edits and outage retries
-    /// only) against `emulator`, with the demo key.
-    fn start(emulator: &Emulator, dir: &Path, extra: &[&str]) -> Watching {
-        let mut child = command(dir)
-            .args(["watch", "-f", "webhooks.yaml", "--interval", "1h"])
-            .args(["--debounce", "100ms"])
-            .args(extra)
-            .env("VNTANA_API_URL", &emulator.url)
-            .env("VNTANA_API_KEY", DEMO_KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (sender, lines) = mpsc::channel();
-        let pipes: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for pipe in pipes {
-            let sender = sender.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if sender.send(line).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Watching {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits until `times` more lines contain `text` (up to 60 s: liveness only).
-    fn wait_for_times(&mut self, text: &str, times: usize) {
-        let deadline = std::time::Instant::now() + Duration::from_mins(1);
-        let mut found = 0;
-        while std::time::Instant::now() < deadline {
-            match self.lines.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
-                    found += usize::from(line.contains(text));
-                    self.seen.push(line);
-                    if found == times {
-                        return;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        panic!(
-            "{found} of {times} lines with `{text}` in:\n{}",
-            self.seen.join("\n")
-        );
-    }
-
-    fn wait_for(&mut self, text: &str) {
-        self.wait_for_times(text, 1);
-    }
-
-    /// SIGTERM: the pass in flight finishes, the process exits 0; the rest of its output is
-    /// read.
-    fn stop(mut self) -> Vec<String> {
-        let pid = self.child.id().to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let status = self.child.wait().unwrap();
-        self.seen.extend(self.lines.try_iter());
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        assert_eq!(status.code(), Some(0), "{}", self.seen.join("\n"));
-        std::mem::take(&mut self.seen)
-    }
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `watch -f webhooks.yaml --interval 1h` (passes come from edits and outage retries only)
+/// against `emulator`, with `extra` flags.
+fn start(emulator: &Emulator, dir: &Path, extra: &[&str]) -> Watching {
+    let args = [
+        &[
+            "-f",
+            "webhooks.yaml",
+            "--interval",
+            "1h",
+            "--debounce",
+            "100ms",
+        ][..],
+        extra,
+    ]
+    .concat();
+    Watching::start(emulator, dir, &args)
 }
 
 /// Every token the emulator ever issued that it still remembers, and the demo key.
@@ -175,7 +97,7 @@ async fn watch_signs_in_again_after_its_tokens_expire_and_applies_the_next_chang
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("webhooks.yaml"), CONFIG).unwrap();
-    let mut watch = Watching::start(&emulator, dir.path(), &["--apply", "-v"]);
+    let mut watch = start(&emulator, dir.path(), &["--apply", "-v"]);
     watch.wait_for("Applied 1 of 1 actions.");
     assert_eq!(count(&emulator, "POST", LOGIN, None).await, 1);
     assert_eq!(count(&emulator, "POST", MINT, None).await, 1);
@@ -228,7 +150,7 @@ async fn watch_signs_in_again_exactly_once_when_the_platform_forgets_its_tokens(
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("webhooks.yaml"), CONFIG).unwrap();
-    let mut watch = Watching::start(&emulator, dir.path(), &["--apply"]);
+    let mut watch = start(&emulator, dir.path(), &["--apply"]);
     watch.wait_for("Applied 1 of 1 actions.");
 
     // Back to the seed: the webhook is gone, every token is forgotten (401 UNAUTHORIZED), and
@@ -270,7 +192,7 @@ async fn a_watch_that_cannot_sign_in_again_says_so_once_a_pass_and_backs_off() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("webhooks.yaml"), CONFIG).unwrap();
-    let mut watch = Watching::start(&emulator, dir.path(), &["--apply"]);
+    let mut watch = start(&emulator, dir.path(), &["--apply"]);
     watch.wait_for("Applied 1 of 1 actions.");
 
     // The key stops working, and the tokens expire.

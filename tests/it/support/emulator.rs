@@ -177,6 +177,16 @@ impl Emulator {
             .collect()
     }
 
+    /// The logged requests that change webhooks (POST, PUT, PATCH or DELETE of
+    /// `/v1/webhooks*`), as `METHOD PATH` lines.
+    pub async fn mutating_requests(&self) -> Vec<String> {
+        self.request_lines()
+            .await
+            .into_iter()
+            .filter(|line| !line.starts_with("GET ") && line.contains(" /v1/webhooks"))
+            .collect()
+    }
+
     /// How many logged requests have this method and path.
     pub async fn count(&self, method: &str, path: &str) -> usize {
         self.requests()

@@ -10,4 +10,5 @@ pub mod emulator;
 pub mod json;
 pub mod raw;
 pub mod snapshot;
+pub mod watching;
 pub mod world;
