@@ -307,12 +307,22 @@ impl Pass for WatchPass<'_> {
         let span = tracing::info_span!("pass", id = self.passes, trigger = why_label(why));
         let started = Instant::now();
         self.health.pass_started();
-        let outcome = self.run_pass(why).instrument(span).await;
+        let outcome = self.run_pass(why).instrument(span.clone()).await;
+        let took = started.elapsed();
+        span.in_scope(|| {
+            tracing::info!(
+                outcome = outcome_label(outcome),
+                duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                "pass {} ended: {}",
+                self.passes,
+                outcome_label(outcome)
+            );
+        });
         self.health.pass_finished(
             why_label(why),
             outcome_label(outcome),
             outcome == Outcome::Done,
-            started.elapsed(),
+            took,
         );
         if outcome != Outcome::Done {
             self.status = self.status.combine(ExitStatus::Failure);

@@ -339,8 +339,23 @@ async fn sigterm_during_an_apply_finishes_the_requests_in_flight_prints_the_repo
     assert!(printed.contains("not started (interrupted)"), "{printed}");
     let created = emulator.count("POST", "/v1/webhooks").await;
     assert!((1..6).contains(&created), "{created} creates");
-    // Every JSON log line parses.
-    for line in service.seen.iter().filter(|l| l.starts_with('{')) {
-        serde_json::from_str::<serde_json::Value>(line).unwrap();
-    }
+    // Every JSON log line parses; the pass's end carries its id, outcome and duration.
+    let events: Vec<serde_json::Value> = service
+        .seen
+        .iter()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ended = events
+        .iter()
+        .find(|e| e["duration_ms"].is_u64())
+        .unwrap_or_else(|| panic!("no pass end in {events:?}"));
+    assert_eq!(ended["span"]["id"], 1, "{ended}");
+    assert_eq!(ended["outcome"], "done", "{ended}");
+    assert!(
+        events.iter().any(|e| e["outcome"] == "applied"
+            && e["organization"] == "globex"
+            && e["span"]["id"] == 1),
+        "{events:?}"
+    );
 }
