@@ -319,3 +319,53 @@ fn a_markdown_summary_of_thousands_of_organizations_stays_under_the_limit() {
     );
     assert!(markdown.contains("**No changes. Live webhooks match the config.**"));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn secrets_out_never_writes_through_a_link_someone_planted_in_its_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("attacker-reads-this.txt");
+    std::fs::write(&victim, "{}").unwrap();
+    // The target itself, and the temporary names an older build used, link to the victim.
+    std::os::unix::fs::symlink(&victim, dir.path().join("secrets.json")).unwrap();
+    // Process ids grow: the apply about to start gets one of the next few thousand.
+    let now = std::process::id();
+    for pid in now..now + 20_000 {
+        let planted = dir.path().join(format!(".secrets.json.{pid}.tmp"));
+        std::os::unix::fs::symlink(&victim, planted).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "version: 1\norganizations:\n  globex:\n    webhooks:\n      fresh:\n        url: https://fresh.example/h\n        events: [product.added]\n",
+    )
+    .unwrap();
+    let run = cli(
+        &emulator,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            "c.yaml",
+            "--auto-approve",
+            "--secrets-out",
+            "secrets.json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "{}",
+        "a secret reached the link"
+    );
+    let meta = std::fs::symlink_metadata(dir.path().join("secrets.json")).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced, not followed"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let secrets = std::fs::read_to_string(dir.path().join("secrets.json")).unwrap();
+    assert!(secrets.contains("globex/fresh"), "{secrets}");
+}
