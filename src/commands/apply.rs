@@ -16,6 +16,8 @@ use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
 use crate::cli::{ApplyArgs, SelectionArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
 use crate::commands::{ExitStatus, connect, diagnostics_of, report};
+use unicode_width::UnicodeWidthStr;
+
 use crate::config::chars::escaped;
 use crate::config::{self, ConfigError};
 use crate::live::LiveRead;
@@ -309,6 +311,11 @@ async fn replan(
     Ok(!planned.plan.has_actions())
 }
 
+/// `text` followed by spaces up to `width` display columns.
+fn pad(text: &str, width: usize) -> String {
+    format!("{text}{}", " ".repeat(width.saturating_sub(text.width())))
+}
+
 pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer) -> String {
     let mut out = String::new();
     if dry_run {
@@ -329,27 +336,38 @@ pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer
         }
         return out;
     }
-    let org_width = report
+    // Columns by display width (an emoji is two columns, an accent none), of the text as
+    // printed: escaped.
+    let organizations: Vec<String> = report
         .actions
         .iter()
-        .map(|a| a.organization.len())
-        .max()
-        .unwrap_or(0)
-        .max(12);
-    let name_width = report
+        .map(|a| escaped(&a.organization).into_owned())
+        .collect();
+    let webhooks: Vec<String> = report
         .actions
         .iter()
-        .map(|a| a.webhook.len())
-        .max()
-        .unwrap_or(0)
-        .max(7);
+        .map(|a| escaped(&a.webhook).into_owned())
+        .collect();
+    let widest = |names: &[String], least: usize| {
+        names
+            .iter()
+            .map(|n| n.width())
+            .max()
+            .unwrap_or(0)
+            .max(least)
+    };
+    let (org_width, name_width) = (widest(&organizations, 12), widest(&webhooks, 7));
     let _ = writeln!(out, "\nApply report:");
     let _ = writeln!(
         out,
-        "  {:org_width$}  {:6}  {:name_width$}  RESULT",
-        "ORGANIZATION", "ACTION", "WEBHOOK"
+        "  {}  {:6}  {}  RESULT",
+        pad("ORGANIZATION", org_width),
+        "ACTION",
+        pad("WEBHOOK", name_width)
     );
-    for outcome in &report.actions {
+    for ((outcome, organization), webhook) in
+        report.actions.iter().zip(&organizations).zip(&webhooks)
+    {
         let result = match outcome.status {
             Status::Applied => printer.paint(crate::printer::Style::Green, "applied"),
             Status::Failed => printer.paint(crate::printer::Style::Red, "failed"),
@@ -364,10 +382,10 @@ pub(crate) fn report_text(report: &ApplyReport, dry_run: bool, printer: &Printer
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {:org_width$}  {:6}  {:name_width$}  {result}{detail}",
-            escaped(&outcome.organization),
+            "  {}  {:6}  {}  {result}{detail}",
+            pad(organization, org_width),
             outcome.action.as_str(),
-            escaped(&outcome.webhook)
+            pad(webhook, name_width)
         );
     }
     let (applied, failed, skipped) = (
@@ -410,4 +428,46 @@ fn report_json(report: &ApplyReport, converged: Option<bool>, plan: &Plan) -> St
     let mut text = serde_json::to_string_pretty(&value).expect("JSON serialises");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::ActionOutcome;
+    use crate::plan::model::{ActionKind, Reason};
+    use crate::printer::ColorChoice;
+
+    fn outcome(organization: &str, webhook: &str) -> ActionOutcome {
+        ActionOutcome {
+            organization: organization.to_owned(),
+            action: ActionKind::Create,
+            webhook: webhook.to_owned(),
+            uuid: None,
+            reason: Reason::New,
+            status: Status::Applied,
+            message: None,
+            codes: Vec::new(),
+            requests: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_report_s_columns_align_by_display_width() {
+        let report = ApplyReport {
+            actions: vec![outcome("acme-3d", "🦀🦀-crab"), outcome("acme-3d", "plain")],
+            interrupted: false,
+        };
+        let printer = Printer::new(false, 0, ColorChoice::Never, true);
+        let text = report_text(&report, false, &printer);
+        let columns: Vec<usize> = text
+            .lines()
+            .filter(|l| l.contains("applied") || l.contains("RESULT"))
+            .map(|l| {
+                let at = l.find("applied").or_else(|| l.find("RESULT")).unwrap();
+                l[..at].width()
+            })
+            .collect();
+        assert_eq!(columns.len(), 3, "{text}");
+        assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
+    }
 }
