@@ -56,6 +56,18 @@ impl Serialize for Text {
     }
 }
 
+/// `url` with the password part masked (`****`), for output; a url that does not parse is
+/// returned as it is (`config::problem::mask_url` masks those, as text).
+pub fn masked_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Where something was written: a file and, when known, its line and column. Serialises as
 /// `file:line:column`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -13,16 +13,7 @@ pub struct Endpoint {
     base: Url,
 }
 
-/// `url` with the password part masked, for messages.
-pub fn masked(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("****"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use crate::model::masked_url as masked;
 
 fn is_loopback(host: Option<&Host<&str>>) -> bool {
     host.is_some_and(super::rules::is_loopback_host)

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::apply::{ActionOutcome, ApplyReport, Executor, Status};
 use crate::cli::{ApplyArgs, SelectionArgs, TextOrJson};
 use crate::commands::plan::{options, outcome};
-use crate::commands::{ExitStatus, connect, diagnostics_of, report};
+use crate::commands::{ExitStatus, connect, diagnostics_of, painter, report};
 use unicode_width::UnicodeWidthStr;
 
 use crate::config::chars::escaped;
@@ -103,9 +103,7 @@ async fn apply(args: &ApplyArgs, printer: &Printer) -> anyhow::Result<ExitStatus
     // `-q` is results and errors only: the plan is shown when someone must approve it.
     let approving = !args.dry_run && !args.auto_approve && !saved;
     if !json_report && (!printer.is_quiet() || approving) {
-        printer.result(&render::text(&plan, &|style, text| {
-            printer.paint(style, text)
-        }));
+        printer.result(&render::text(&plan, &painter(printer)));
     }
     if json_report && (plan.has_errors() || plan.is_refused() || !plan.has_actions()) {
         let converged = (!plan.has_errors() && !plan.is_refused()).then_some(true);

@@ -104,6 +104,24 @@ where
     }
 }
 
+/// The terminal colours of the plan's styles, through `printer` (which colours only where
+/// colour is on).
+pub(crate) fn painter(printer: &Printer) -> impl Fn(crate::plan::render::Style, &str) -> String {
+    use crate::plan::render::Style as Plan;
+    use crate::printer::Style;
+    move |style, text| {
+        let colour = match style {
+            Plan::Heading => Style::Bold,
+            Plan::Quiet => Style::Dim,
+            Plan::Create => Style::Green,
+            Plan::Update | Plan::Warning => Style::Yellow,
+            Plan::Rotate => Style::Cyan,
+            Plan::Delete | Plan::Error => Style::Red,
+        };
+        printer.paint(colour, text)
+    }
+}
+
 /// Prints an error: a config error as its count, then one `error:` line per problem (so
 /// stderr ends with them); anything else with its chain of causes.
 pub(crate) fn report(err: &anyhow::Error, printer: &Printer) {

@@ -12,7 +12,7 @@ use anyhow::Context;
 
 use crate::annotations;
 use crate::cli::{PlanArgs, PlanFormat, SelectionArgs};
-use crate::commands::{ExitStatus, connect, diagnostics_of, print_problems};
+use crate::commands::{ExitStatus, connect, diagnostics_of, painter, print_problems};
 use crate::config;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::live::LiveSnapshot;
@@ -87,7 +87,7 @@ pub(crate) fn render_as(
     files: &[PathBuf],
     printer: &Printer,
 ) -> String {
-    let text = || render::text(plan, &|style, text| printer.paint(style, text));
+    let text = || render::text(plan, &painter(printer));
     match format {
         PlanFormat::Text => text(),
         PlanFormat::Json => render::json(plan),

@@ -28,7 +28,7 @@ use crate::cli::{SelectionArgs, WatchArgs};
 use crate::commands::apply::{Execution, execute, report_text};
 use crate::commands::connect::{self, Connection};
 use crate::commands::plan::{options, outcome, status_of};
-use crate::commands::{ExitStatus, diagnostics_of, print_problems};
+use crate::commands::{ExitStatus, diagnostics_of, painter, print_problems};
 use crate::config;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::health::{self, Health};
@@ -535,7 +535,7 @@ impl WatchPass<'_> {
         }
         self.printer.result(&format!(
             "\n=== {header} ===\n{}",
-            render::text(plan, &|style, text| self.printer.paint(style, text))
+            render::text(plan, &painter(self.printer))
         ));
         true
     }

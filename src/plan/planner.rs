@@ -15,9 +15,10 @@ use super::model::{
     Action, ActionKind, Change, Conflict, Guard, Listed, OrganizationPlan, PLAN_FORMAT_VERSION,
     Plan, Reason, Refusal, Summary, TargetState,
 };
-use crate::api::endpoint::masked;
 use crate::live::{LiveOrganization, LiveSnapshot, LiveWebhook};
-use crate::model::{Desired, DesiredOrganization, DesiredWebhook, Prune, Text};
+use crate::model::{
+    Desired, DesiredOrganization, DesiredWebhook, Prune, Text, masked_url as masked,
+};
 
 /// What the command line adds to the config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -10,9 +10,24 @@ use serde_json::Value;
 use super::model::{Action, ActionKind, Change, OrganizationPlan, Plan, Reason, Summary};
 use crate::config::chars::escaped;
 use crate::diagnostic::Diagnostic;
-use crate::printer::Style;
 
-/// How to colour text: the printer's `paint`, or identity.
+/// What a span of the plan is, for whoever colours it (the command edge maps these to the
+/// terminal's colours; the renderers know nothing of terminals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Headings and the summary line.
+    Heading,
+    /// Details a reader may skip (uuids, unchanged names).
+    Quiet,
+    Create,
+    Update,
+    Rotate,
+    Delete,
+    Error,
+    Warning,
+}
+
+/// How to colour text: a mapping of `Style` to colours, or identity.
 pub type Paint<'a> = &'a dyn Fn(Style, &str) -> String;
 
 /// No colour.
@@ -56,17 +71,17 @@ pub fn text(plan: &Plan, paint: Paint<'_>) -> String {
         organization_text(&mut out, org, paint, Layout::Terminal);
         out.push('\n');
     }
-    out.push_str(&paint(Style::Bold, &summary_line(plan)));
+    out.push_str(&paint(Style::Heading, &summary_line(plan)));
     out.push('\n');
     out
 }
 
 fn symbol(action: ActionKind) -> (&'static str, Style) {
     match action {
-        ActionKind::Create => ("+", Style::Green),
-        ActionKind::Update => ("~", Style::Yellow),
-        ActionKind::Rotate => ("↻", Style::Cyan),
-        ActionKind::Delete => ("-", Style::Red),
+        ActionKind::Create => ("+", Style::Create),
+        ActionKind::Update => ("~", Style::Update),
+        ActionKind::Rotate => ("↻", Style::Rotate),
+        ActionKind::Delete => ("-", Style::Delete),
     }
 }
 
@@ -112,7 +127,10 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
             let _ = writeln!(
                 out,
                 "{}",
-                paint(Style::Bold, &format!("Organization {}", escaped(&org.slug)))
+                paint(
+                    Style::Heading,
+                    &format!("Organization {}", escaped(&org.slug))
+                )
             );
             ("  ", "      ")
         }
@@ -123,7 +141,7 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
         let uuid = action
             .uuid
             .as_deref()
-            .map(|u| format!(" {}", paint(Style::Dim, &format!("[{}]", escaped(u)))))
+            .map(|u| format!(" {}", paint(Style::Quiet, &format!("[{}]", escaped(u)))))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -163,7 +181,7 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
             out,
             "  {}",
             paint(
-                Style::Dim,
+                Style::Quiet,
                 &format!("unchanged: {}", escaped(&org.unchanged.join(", ")))
             )
         );
@@ -198,9 +216,9 @@ fn organization_text(out: &mut String, org: &OrganizationPlan, paint: Paint<'_>,
 /// which is shown under its organization.
 fn problem_line(problem: &Diagnostic, paint: Paint<'_>) -> String {
     let label = if problem.is_error() {
-        paint(Style::Red, "error:")
+        paint(Style::Error, "error:")
     } else {
-        paint(Style::Yellow, "warning:")
+        paint(Style::Warning, "warning:")
     };
     let place = problem.place();
     if problem.code.is_config() && !place.is_empty() {
