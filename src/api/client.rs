@@ -529,12 +529,18 @@ fn describe(failure: Failure) -> String {
     }
 }
 
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 allows both; a date in the past is
+/// no wait). The retry policy caps it.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(headers::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+    let value = headers.get(headers::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// The error for an answer that is not a success: the envelope's codes, if it has some.
@@ -609,6 +615,24 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from(body.to_owned()),
         }
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(headers::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(with("7"), Some(Duration::from_secs(7)));
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+        let waited = with(&soon).unwrap();
+        assert!(
+            waited > Duration::from_secs(25) && waited <= Duration::from_secs(30),
+            "{waited:?}"
+        );
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(with("soon"), None);
     }
 
     #[test]
