@@ -71,7 +71,7 @@ pub struct ConnectionArgs {
     #[arg(long, conflicts_with = "api_url")]
     pub emulator: bool,
 
-    /// Per-request timeout: <n>[ms|s|m|h], a bare number meaning seconds.
+    /// Per-request timeout: 30s, 500ms, 1m (a bare number means seconds).
     #[arg(long, default_value = "30s", value_parser = duration::timeout, value_name = "DURATION")]
     pub timeout: Duration,
 }

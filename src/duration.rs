@@ -1,41 +1,31 @@
-//! The one parser of duration flags: `<n>[ms|s|m|h]`, a bare number meaning seconds
-//! (product.md, "Applying"), and the ranges each flag accepts, so a value that makes no sense
-//! (`--interval 0`) is a usage error before anything runs.
+//! The one parser of duration flags, `humantime`'s (`300ms`, `30s`, `5m`, `1h30m`), a bare
+//! number meaning seconds (product.md, "Applying"), and the ranges each flag accepts, so a
+//! value that makes no sense (`--interval 0`) is a usage error before anything runs.
 
 use std::time::Duration;
 
 /// A duration flag that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid duration `{input}`: expected a whole number with an optional unit ms, s, m or h (e.g. 300ms, 30s, 5m, 1h)"
+    "invalid duration `{input}`: expected a number of seconds, or a number with a unit such as ms, s, m or h (e.g. 300ms, 30s, 5m, 1h30m)"
 )]
 pub struct DurationError {
     input: String,
 }
 
-/// Parses `<n>[ms|s|m|h]`; a bare number is seconds. Surrounding whitespace is not accepted.
+/// Parses a duration as `humantime` reads one (`300ms`, `30s`, `5m`, `1h30m`); a bare number
+/// is seconds (product.md). Surrounding whitespace is not accepted.
 pub fn parse(input: &str) -> Result<Duration, DurationError> {
     let error = || DurationError {
         input: input.to_owned(),
     };
-    let split = input
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(input.len());
-    let (digits, unit) = input.split_at(split);
-    if digits.is_empty() {
+    if input.is_empty() || input.trim() != input {
         return Err(error());
     }
-    let n: u64 = digits.parse().map_err(|_| error())?;
-    let millis_per_unit: u64 = match unit {
-        "ms" => 1,
-        "" | "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(error()),
-    };
-    n.checked_mul(millis_per_unit)
-        .map(Duration::from_millis)
-        .ok_or_else(error)
+    if input.bytes().all(|b| b.is_ascii_digit()) {
+        return input.parse().map(Duration::from_secs).map_err(|_| error());
+    }
+    humantime::parse_duration(input).map_err(|_| error())
 }
 
 /// A duration out of the range a flag accepts, with the range.
@@ -109,6 +99,10 @@ mod tests {
         assert_eq!(parse("5m"), Ok(Duration::from_mins(5)));
         assert_eq!(parse("1h"), Ok(Duration::from_hours(1)));
         assert_eq!(parse("0"), Ok(Duration::ZERO));
+        // humantime's other forms.
+        assert_eq!(parse("1h30m"), Ok(Duration::from_mins(90)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1_500)));
+        assert_eq!(parse("2min"), Ok(Duration::from_mins(2)));
     }
 
     #[test]
@@ -117,13 +111,12 @@ mod tests {
             "",
             "s",
             "5x",
-            "1.5s",
             "-1s",
             " 5s",
-            "5 s",
-            "5sec",
+            "5s ",
             "5S",
             "99999999999999999999h",
+            "99999999999999999999",
         ] {
             let err = parse(bad).expect_err(bad);
             assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
