@@ -278,8 +278,36 @@ fn change_text(change: &Change, action: ActionKind) -> String {
             };
             added.chain(removed).collect::<Vec<_>>().join(" ") + scope
         }
+        (Value::String(before), Value::String(after))
+            if change.field == "description"
+                && before.chars().count().max(after.chars().count()) > LONG_TEXT =>
+        {
+            word_diff(before, after)
+        }
         (before, after) => format!("{} -> {}", value_text(before), value_text(after)),
     }
+}
+
+/// A description longer than this changes as a word diff, not as both whole values.
+const LONG_TEXT: usize = 60;
+
+/// The words of `before` and `after` that differ, in place, as git's `--word-diff` shows
+/// them: `[-removed-]{+added+}` (`similar`).
+fn word_diff(before: &str, after: &str) -> String {
+    use similar::{ChangeTag, TextDiff};
+    let diff = TextDiff::from_words(before, after);
+    let mut out = String::from("\"");
+    for change in diff.iter_all_changes() {
+        let text = format!("{:?}", change.value());
+        let text = &text[1..text.len() - 1];
+        match change.tag() {
+            ChangeTag::Equal => out.push_str(text),
+            ChangeTag::Delete => out.push_str(&format!("[-{text}-]")),
+            ChangeTag::Insert => out.push_str(&format!("{{+{text}+}}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// GitHub refuses comments over 65,535 characters; stay well under.
@@ -509,6 +537,19 @@ mod tests {
         );
         assert!(text(&plan, &plain).contains("  error: conflict: pim [u]: m\n"));
         assert!(markdown(&plan).contains("error[conflict] acme: conflict: pim [u]: m\n"));
+    }
+
+    #[test]
+    fn a_long_text_changes_as_its_words() {
+        let before = "Push finished products into the PIM, every night, with their folders";
+        let after = "Push finished products into the PIM, every hour, with their folders";
+        let diff = change("description", json!(before), json!(after));
+        assert_eq!(
+            change_text(&diff, ActionKind::Update),
+            "\"Push finished products into the PIM, every [-night,-]{+hour,+} with their folders\""
+        );
+        let short = change("description", json!("a"), json!("b"));
+        assert_eq!(change_text(&short, ActionKind::Update), "\"a\" -> \"b\"");
     }
 
     #[test]
