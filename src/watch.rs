@@ -64,11 +64,8 @@ pub struct Timing {
 
 /// The wait before retry number `failures` (1-based) after an outage.
 pub fn retry_delay(timing: &Timing, failures: u32) -> Duration {
-    let exponent = failures.saturating_sub(1).min(16);
-    timing
-        .retry_base
-        .saturating_mul(1 << exponent)
-        .min(timing.retry_cap)
+    // No jitter: one process, and the platform's own retries are jittered per request.
+    crate::api::retry::exponential(timing.retry_base, timing.retry_cap, failures)
 }
 
 /// Runs passes until `Shutdown` (or the channel closes). Returns how many passes ran.

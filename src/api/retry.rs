@@ -89,10 +89,15 @@ impl RetryPolicy {
 
     /// Full jitter: uniform in [0, min(cap, base x 2^(attempt-1))].
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        let ceiling = self.base.saturating_mul(1 << exponent).min(self.cap);
-        ceiling.mul_f64(jitter.clamp(0.0, 1.0))
+        exponential(self.base, self.cap, attempt).mul_f64(jitter.clamp(0.0, 1.0))
     }
+}
+
+/// The one exponential backoff of the tool (requests here, watch's outages too):
+/// `min(cap, base x 2^(attempt-1))` for attempt 1, 2, ...
+pub fn exponential(base: Duration, cap: Duration, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(20);
+    base.saturating_mul(1 << exponent).min(cap)
 }
 
 /// A jitter draw in [0, 1).
