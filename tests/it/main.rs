@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real binary and the real HTTP client against the
 //! real emulator over loopback. Each test starts its own emulator on 127.0.0.1:0.
 
+mod action;
 mod apply;
 mod chaos;
 mod ci_examples;
