@@ -10,6 +10,7 @@ const CARGO_TOML: &str = include_str!("../../Cargo.toml");
 const RELEASE: &str = include_str!("../../.github/workflows/release.yml");
 const ACTION: &str = include_str!("../../action.yml");
 const INSTALL: &str = include_str!("../../action/install.sh");
+const RECIPE: &str = include_str!("../../examples/ci/github-actions.yml");
 
 fn yaml(name: &str, text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -146,7 +147,11 @@ fn uses_lines(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn every_action_is_pinned_to_a_full_commit_with_its_tag_in_a_comment() {
-    for (name, text) in [("release.yml", RELEASE), ("action.yml", ACTION)] {
+    for (name, text) in [
+        ("release.yml", RELEASE),
+        ("action.yml", ACTION),
+        ("examples/ci/github-actions.yml", RECIPE),
+    ] {
         let uses = uses_lines(text);
         assert!(!uses.is_empty(), "{name}");
         for (reference, comment) in uses {
@@ -167,7 +172,10 @@ fn every_action_is_pinned_to_a_full_commit_with_its_tag_in_a_comment() {
 
 #[test]
 fn every_workflow_grants_least_privilege_and_bounds_its_jobs() {
-    for (name, text) in [("release.yml", RELEASE)] {
+    for (name, text) in [
+        ("release.yml", RELEASE),
+        ("examples/ci/github-actions.yml", RECIPE),
+    ] {
         let doc = yaml(name, text);
         assert_eq!(
             doc["permissions"],
