@@ -8,6 +8,7 @@ use serde_json::Value;
 
 const CARGO_TOML: &str = include_str!("../../Cargo.toml");
 const RELEASE: &str = include_str!("../../.github/workflows/release.yml");
+const CI: &str = include_str!("../../.github/workflows/ci.yml");
 const ACTION: &str = include_str!("../../action.yml");
 const INSTALL: &str = include_str!("../../action/install.sh");
 const RECIPE: &str = include_str!("../../examples/ci/github-actions.yml");
@@ -149,6 +150,7 @@ fn uses_lines(text: &str) -> Vec<(String, String)> {
 fn every_action_is_pinned_to_a_full_commit_with_its_tag_in_a_comment() {
     for (name, text) in [
         ("release.yml", RELEASE),
+        ("ci.yml", CI),
         ("action.yml", ACTION),
         ("examples/ci/github-actions.yml", RECIPE),
     ] {
@@ -174,6 +176,7 @@ fn every_action_is_pinned_to_a_full_commit_with_its_tag_in_a_comment() {
 fn every_workflow_grants_least_privilege_and_bounds_its_jobs() {
     for (name, text) in [
         ("release.yml", RELEASE),
+        ("ci.yml", CI),
         ("examples/ci/github-actions.yml", RECIPE),
     ] {
         let doc = yaml(name, text);
