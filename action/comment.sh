@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Upserts ONE pull-request comment: the comment whose first line is BODY_FILE's first line (the
 # hidden marker `<!-- vntana-webhooks: FILES -->`, one per config) is edited in place; without
-# one, the comment is created. A comment not written by a bot (the default token's
-# github-actions[bot], or an app) is never edited, whatever it says, and neither is one without
+# one, the comment is created. Only a comment of the token's own identity can be the one: a
+# bot's (the default token's github-actions[bot], or an app's), or, with a personal token, its
+# user's. Anybody else's comment is never edited, whatever it says, and neither is one without
 # the marker (tests/it/action.rs).
 #
 #   comment.sh BODY_FILE
@@ -35,7 +36,11 @@ umask 077
 } >"$tmp/headers"
 
 request() { # METHOD URL [BODY_JSON_FILE]: the response in $tmp/response; fails on non-2xx
-  local code
+  local code quiet=""
+  if [ "$1" = --quiet ]; then
+    quiet=1
+    shift
+  fi
   local -a data=()
   if [ $# -gt 2 ]; then
     data=(--data-binary "@$3")
@@ -46,19 +51,28 @@ request() { # METHOD URL [BODY_JSON_FILE]: the response in $tmp/response; fails 
   case "$code" in
     2??) ;;
     *)
-      echo "::warning::vntana-webhooks: $1 $2 answered $code: $(head -c 300 "$tmp/response")" >&2
+      [ -n "$quiet" ] ||
+        echo "::warning::vntana-webhooks: $1 $2 answered $code: $(head -c 300 "$tmp/response")" >&2
       return 1
       ;;
   esac
 }
+
+# Who the token is: a personal token may read /user; the default token (an app) may not, and
+# its comments are a bot's.
+me=""
+if request --quiet GET "$api/user"; then
+  me=$(jq -r '.login // empty' "$tmp/response")
+fi
 
 # The existing comment, if any: a page at a time, the first match wins.
 id=""
 page=1
 while [ -z "$id" ]; do
   request GET "$api/repos/$repo/issues/$pr/comments?per_page=100&page=$page"
-  id=$(jq -r --arg marker "$marker" \
-    '[.[] | select(.user.type == "Bot" and ((.body // "") | startswith($marker)))][0].id // empty' \
+  id=$(jq -r --arg marker "$marker" --arg me "$me" \
+    '[.[] | select((if $me == "" then .user.type == "Bot" else .user.login == $me end)
+      and ((.body // "") | startswith($marker)))][0].id // empty' \
     "$tmp/response")
   [ "$(jq length "$tmp/response")" -ge 100 ] || break
   page=$((page + 1))

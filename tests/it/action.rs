@@ -752,9 +752,26 @@ struct Comment {
     bot: bool,
 }
 
+/// Whose token the scripts hold.
+#[derive(Clone, Copy)]
+enum Token {
+    /// The default GITHUB_TOKEN: an app's, which may not read /user and comments as a bot.
+    Default,
+    /// A fork's default token: the same, read-only.
+    ReadOnly,
+    /// A person's token.
+    Personal(&'static str),
+}
+
 /// The issue comments of pull request 7 of acme/config, answering as GitHub's REST API does
-/// (pages of `per_page`); writes answer 403 when `read_only` (a fork's token).
-fn github_api(comments: Arc<Mutex<Vec<Comment>>>, read_only: bool) -> Stub {
+/// (pages of `per_page`, /user only for a person's token); writes answer 403 for a read-only
+/// token.
+fn github_api(comments: Arc<Mutex<Vec<Comment>>>, token: Token) -> Stub {
+    let read_only = matches!(token, Token::ReadOnly);
+    let (author, bot) = match token {
+        Token::Personal(login) => (login, false),
+        Token::Default | Token::ReadOnly => ("github-actions[bot]", true),
+    };
     Stub::start(move |request: &Request| {
         if request.header("authorization") != Some("Bearer test-token") {
             return Response::json(401, &json!({"message": "Bad credentials"}));
@@ -773,6 +790,13 @@ fn github_api(comments: Arc<Mutex<Vec<Comment>>>, read_only: bool) -> Stub {
             value["body"].as_str().expect("body").to_owned()
         };
         match (request.method.as_str(), request.path()) {
+            ("GET", "/user") => match token {
+                Token::Personal(login) => Response::json(200, &json!({"login": login})),
+                Token::Default | Token::ReadOnly => Response::json(
+                    403,
+                    &json!({"message": "Resource not accessible by integration"}),
+                ),
+            },
             ("GET", "/repos/acme/config/issues/7/comments") => {
                 let per_page: usize = request.query("per_page").unwrap_or("30").parse().unwrap();
                 let page: usize = request.query("page").unwrap_or("1").parse().unwrap();
@@ -792,8 +816,8 @@ fn github_api(comments: Arc<Mutex<Vec<Comment>>>, read_only: bool) -> Stub {
                 let comment = Comment {
                     id: 1000 + comments.len() as u64,
                     body: body(),
-                    login: "github-actions[bot]".into(),
-                    bot: true,
+                    login: author.into(),
+                    bot,
                 };
                 let answer = render(&comment);
                 comments.push(comment);
@@ -849,7 +873,7 @@ fn the_plan_comment_is_posted_once_then_edited_in_place() {
         comment(4, "a bot without the marker", "github-actions[bot]", true),
     ];
     let comments = Arc::new(Mutex::new(others.clone()));
-    let api = github_api(Arc::clone(&comments), false);
+    let api = github_api(Arc::clone(&comments), Token::Default);
     let runner = Runner::new();
     let pr_env = [
         ("GITHUB_EVENT_NAME", "pull_request"),
@@ -862,6 +886,7 @@ fn the_plan_comment_is_posted_once_then_edited_in_place() {
     assert_eq!(
         api.lines(),
         [
+            "GET /user",
             "GET /repos/acme/config/issues/7/comments?per_page=100&page=1",
             "POST /repos/acme/config/issues/7/comments",
         ]
@@ -888,8 +913,9 @@ fn the_plan_comment_is_posted_once_then_edited_in_place() {
     );
     assert_eq!(second.code, 3, "{second:#?}");
     assert_eq!(
-        api.lines()[2..],
+        api.lines()[3..],
         [
+            "GET /user".to_owned(),
             "GET /repos/acme/config/issues/7/comments?per_page=100&page=1".to_owned(),
             format!("PATCH /repos/acme/config/issues/comments/{}", posted.id),
         ]
@@ -928,7 +954,7 @@ fn the_plan_comment_is_found_on_a_later_page() {
         true,
     ));
     let comments = Arc::new(Mutex::new(existing));
-    let api = github_api(Arc::clone(&comments), false);
+    let api = github_api(Arc::clone(&comments), Token::Default);
     let runner = Runner::new();
     let run = runner.run(
         &[
@@ -942,6 +968,7 @@ fn the_plan_comment_is_found_on_a_later_page() {
     assert_eq!(
         api.lines(),
         [
+            "GET /user",
             "GET /repos/acme/config/issues/7/comments?per_page=100&page=1",
             "GET /repos/acme/config/issues/7/comments?per_page=100&page=2",
             "PATCH /repos/acme/config/issues/comments/101",
@@ -951,9 +978,42 @@ fn the_plan_comment_is_found_on_a_later_page() {
 }
 
 #[test]
+fn with_a_personal_token_only_that_person_s_comment_is_edited() {
+    let comments = Arc::new(Mutex::new(vec![
+        comment(
+            1,
+            &format!("{MARKER}\nfrom the default token"),
+            "github-actions[bot]",
+            true,
+        ),
+        comment(2, &format!("{MARKER}\nquoted"), "mallory", false),
+        comment(3, &format!("{MARKER}\nold plan"), "carol", false),
+    ]));
+    let api = github_api(Arc::clone(&comments), Token::Personal("carol"));
+    let runner = Runner::new();
+    let run = runner.run(
+        &[("command", "plan"), ("files", "webhooks/")],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_API_URL", api.url.as_str()),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        api.lines().last().unwrap(),
+        "PATCH /repos/acme/config/issues/comments/3"
+    );
+    let now = comments.lock().unwrap().clone();
+    assert_eq!(now.len(), 3);
+    assert!(now[0].body.ends_with("from the default token"));
+    assert!(now[1].body.ends_with("quoted"));
+    assert!(now[2].body.contains("**Plan: 1 to create"));
+}
+
+#[test]
 fn no_comment_off_pull_requests_and_a_read_only_token_only_warns() {
     let comments = Arc::new(Mutex::new(Vec::new()));
-    let api = github_api(Arc::clone(&comments), true);
+    let api = github_api(Arc::clone(&comments), Token::ReadOnly);
     let runner = Runner::new();
 
     // `auto` on a push, and `false` on a pull request: no request at all.
