@@ -57,9 +57,9 @@ version() {
   if [ -z "$v" ] && action_path_parts && is_version "$ref"; then
     v="$ref"
   fi
-  if [ -z "$v" ] && [ -f "${GITHUB_ACTION_PATH:-.}/Cargo.toml" ]; then
+  if [ -z "$v" ] && [ -n "${GITHUB_ACTION_PATH:-}" ] && [ -f "$GITHUB_ACTION_PATH/Cargo.toml" ]; then
     # Pinned by commit: that commit's own version (the first `version =` is [package]'s).
-    v=$(sed -n 's/^version = "\(.*\)"$/\1/p' "${GITHUB_ACTION_PATH:-.}/Cargo.toml" | head -n 1)
+    v=$(awk -F '"' '/^version = "/ { print $2; exit }' "$GITHUB_ACTION_PATH/Cargo.toml")
   fi
   [ -n "$v" ] || bail "no version: set the action's \`version\` input"
   is_version "$v" || bail "\`$v\` is not a version (e.g. 0.2.0)"

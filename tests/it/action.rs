@@ -428,6 +428,17 @@ fn the_version_is_the_input_else_the_action_s_tag_else_its_cargo_toml() {
     assert_eq!(run.output("version"), "4.0.0", "{run:#?}");
     assert_eq!(run.output("repository"), "acme/vntana-webhooks");
 
+    // Without the action's path, the working directory's Cargo.toml (the user's own project,
+    // perhaps) is never read.
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nversion = \"7.7.7\"\n",
+    )
+    .unwrap();
+    let run = resolve(&[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("no version"), "{run:#?}");
+
     let run = resolve(&[("VNTANA_WEBHOOKS_VERSION", "latest")]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("`latest` is not a version"), "{run:#?}");
