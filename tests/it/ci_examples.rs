@@ -1,8 +1,10 @@
 //! The CI recipes users copy (`examples/ci/`): both parse as YAML and have the shape their
-//! comments promise (credentials only where they are needed, one lock for every job that mints
-//! tokens, the plan comment updated in place), and every `vntana-webhooks` command line in
-//! their scripts parses (`--help` after its arguments) and, run for real against fixtures and
-//! the emulator, exits as the recipe relies on.
+//! comments promise (credentials only where they are needed, locks that keep two runs of one
+//! VNTANA user apart, the plan comment updated in place), and every `vntana-webhooks` command
+//! line they run, in their scripts or through the GitHub Action (the command lines
+//! `action/run.sh` runs, which tests/it/action.rs checks), parses (`--help` after its
+//! arguments) and, run for real against fixtures and the emulator, exits as the recipe relies
+//! on. Their secret hand-off runs too, on names with spaces and `*`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,8 +17,11 @@ use crate::support::emulator::{DEMO_KEY, Emulator};
 const GITHUB: &str = include_str!("../../examples/ci/github-actions.yml");
 const GITLAB: &str = include_str!("../../examples/ci/gitlab-ci.yml");
 
-/// The hidden marker that finds the plan comment again.
-const MARKER: &str = "<!-- vntana-webhooks-plan -->";
+/// The hidden marker that finds the plan comment of `webhooks/` again (the action's format).
+const MARKER: &str = "<!-- vntana-webhooks: webhooks/ -->";
+
+/// How the GitHub recipe names this repository's action (a placeholder pin until a release).
+const THE_ACTION: &str = "OWNER/vntana-webhooks@";
 
 /// The default seed plus one webhook to create, in two files of a `webhooks/` folder.
 const ACME: &str = "\
@@ -337,18 +342,40 @@ fn variables(doc: &Value) -> BTreeMap<String, String> {
     vars
 }
 
-/// GitHub Actions: the `run:` of every step of every job, with the job's name.
-fn github_scripts(doc: &Value) -> Vec<(String, String)> {
+/// GitHub Actions: the commands of every step of every job, in order: those of `run:`
+/// scripts, and those the vntana-webhooks action runs for its `with:` inputs.
+fn github_invocations(name: &str, doc: &Value) -> Vec<Invocation> {
+    let vars = variables(doc);
     let jobs = doc["jobs"].as_object().expect("jobs");
-    let mut scripts = Vec::new();
+    let mut found = Vec::new();
     for (job, definition) in jobs {
+        let origin = format!("{name}: job {job}");
         for step in definition["steps"].as_array().expect("steps") {
             if let Some(run) = step["run"].as_str() {
-                scripts.push((job.clone(), run.to_owned()));
+                found.extend(invocations(run, &vars, &origin));
+            }
+            if step["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(THE_ACTION))
+            {
+                let with = |input: &str, default: &str| {
+                    step["with"][input].as_str().unwrap_or(default).to_owned()
+                };
+                let commands = crate::action::commands_of_the_action(
+                    &with("command", "plan"),
+                    &with("files", "webhooks/"),
+                    &with("args", ""),
+                    "",
+                );
+                found.extend(commands.into_iter().map(|(args, stdout)| Invocation {
+                    origin: origin.clone(),
+                    args,
+                    stdout,
+                }));
             }
         }
     }
-    scripts
+    found
 }
 
 /// GitLab CI: `before_script`, `script` and `after_script` of every job and template.
@@ -382,7 +409,7 @@ fn recipe_invocations(name: &str, doc: &Value, scripts: &[(String, String)]) -> 
 
 fn github() -> (Value, Vec<Invocation>) {
     let doc = parse("github-actions.yml", GITHUB);
-    let found = recipe_invocations("github-actions.yml", &doc, &github_scripts(&doc));
+    let found = github_invocations("github-actions.yml", &doc);
     (doc, found)
 }
 
@@ -494,8 +521,15 @@ fn jobs_running(found: &[Invocation], kinds: &[Kind]) -> std::collections::BTree
 const MINTING: &[Kind] = &[Kind::Export, Kind::Drift, Kind::Apply];
 const OFFLINE: &[Kind] = &[Kind::Validate, Kind::PlanLive];
 
+/// The one job of a kind.
+fn the_job(found: &[Invocation], kind: Kind) -> String {
+    let jobs = jobs_running(found, &[kind]);
+    assert_eq!(jobs.len(), 1, "{kind:?}: {jobs:?}");
+    jobs.into_iter().next().unwrap()
+}
+
 #[test]
-fn the_github_workflow_locks_minting_jobs_and_keeps_pull_requests_credential_free() {
+fn the_github_workflow_keeps_minting_runs_apart_and_pull_requests_credential_free() {
     let (doc, found) = github();
     let jobs = &doc["jobs"];
     assert_eq!(doc["permissions"], serde_json::json!({}), "least privilege");
@@ -506,12 +540,25 @@ fn the_github_workflow_locks_minting_jobs_and_keeps_pull_requests_credential_fre
                 "{name}: {scope}: {access}"
             );
         }
+        assert!(job["timeout-minutes"].is_u64(), "{name}: timeout-minutes");
     }
+
+    // Two jobs mint tokens: the apply and the nightly drift check, each in its own protected
+    // environment (its own VNTANA user) and its own lock, never cancelled while running.
     let minting = jobs_running(&found, MINTING);
     assert_eq!(minting.len(), 2, "{minting:?}");
+    let apply = the_job(&found, Kind::Apply);
+    let drift = the_job(&found, Kind::Drift);
+    assert_eq!(jobs_running(&found, &[Kind::Export]), minting);
+    assert_eq!(jobs[&apply]["environment"], "vntana");
+    assert_eq!(jobs[&apply]["concurrency"]["group"], "vntana-platform");
+    assert_eq!(jobs[&drift]["environment"], "vntana-drift");
+    assert_ne!(
+        jobs[&drift]["concurrency"]["group"], jobs[&apply]["concurrency"]["group"],
+        "a nightly run must never displace a pending apply"
+    );
     for name in &minting {
         let job = &jobs[name];
-        assert_eq!(job["concurrency"]["group"], "vntana-platform", "{name}");
         assert_eq!(job["concurrency"]["cancel-in-progress"], false, "{name}");
         assert!(
             job["env"]["VNTANA_API_KEY"]
@@ -520,35 +567,48 @@ fn the_github_workflow_locks_minting_jobs_and_keeps_pull_requests_credential_fre
                 .contains("secrets.")
         );
     }
-    for name in jobs_running(&found, OFFLINE) {
-        let text = jobs[&name].to_string();
-        assert!(
-            !text.contains("secrets.") && !text.contains("VNTANA_API_KEY"),
-            "{name}"
-        );
-        assert!(
-            !minting.contains(&name),
-            "{name} runs offline and online commands"
-        );
-        let steps = jobs[&name]["steps"].as_array().unwrap();
-        let comment = steps
-            .iter()
-            .find(|s| {
-                s["uses"]
-                    .as_str()
-                    .is_some_and(|u| u.starts_with("actions/github-script"))
-                    && s["with"]["script"]
-                        .as_str()
-                        .is_some_and(|s| s.contains("createComment"))
-            })
-            .expect("a step commenting the plan");
-        let script = comment["with"]["script"].as_str().unwrap();
-        for needle in [MARKER, "updateComment", "plan.md", "listComments"] {
-            assert!(script.contains(needle), "the comment script lacks {needle}");
-        }
+
+    // The pull-request plan: no credential, a lock per pull request that cancels the plan of
+    // an older push, and the action's comment (on by default on pull requests).
+    let plan = the_job(&found, Kind::PlanLive);
+    assert!(
+        !minting.contains(&plan),
+        "{plan} runs offline and online commands"
+    );
+    let job = &jobs[&plan];
+    let text = job.to_string();
+    assert!(
+        !text.contains("secrets.") && !text.contains("VNTANA_API_KEY"),
+        "{plan}"
+    );
+    assert!(
+        job["concurrency"]["group"]
+            .as_str()
+            .unwrap()
+            .contains("github.event.pull_request.number")
+    );
+    assert_eq!(job["concurrency"]["cancel-in-progress"], true);
+    assert_eq!(job["permissions"]["pull-requests"], "write");
+    let step = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(THE_ACTION))
+        })
+        .expect("the plan step");
+    assert_eq!(step["with"]["command"], "plan");
+    assert!(
+        step["with"].get("comment").is_none(),
+        "the comment is on by default"
+    );
+    for validate in jobs_running(&found, &[Kind::Validate]) {
+        assert!(validate == plan || minting.contains(&validate));
     }
-    let apply = &jobs[jobs_running(&found, &[Kind::Apply]).first().unwrap()];
-    let cleanup = apply["steps"]
+
+    let cleanup = jobs[&apply]["steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -597,7 +657,42 @@ fn the_gitlab_pipeline_locks_minting_jobs_and_keeps_merge_requests_credential_fr
             "{name} runs offline and online commands"
         );
     }
-    let plan = &doc[jobs_running(&found, &[Kind::PlanLive]).first().unwrap()];
+    for name in doc.as_object().unwrap().keys() {
+        if !name.starts_with('.') && doc[name].is_object() && doc[name].get("stage").is_some() {
+            assert!(
+                gitlab_field(&doc, name, "timeout").is_some(),
+                "{name}: no timeout"
+            );
+            let image = gitlab_field(&doc, name, "image").expect("an image");
+            assert!(
+                image["name"]
+                    .as_str()
+                    .is_some_and(|i| i.starts_with("ghcr.io/OWNER/vntana-webhooks:")
+                        && i.ends_with("-alpine")),
+                "{name}: {image}"
+            );
+            assert_eq!(image["entrypoint"], serde_json::json!([""]));
+        }
+    }
+    for name in &offline {
+        assert_eq!(doc[name]["interruptible"], true, "{name}");
+    }
+    for name in &minting {
+        assert_eq!(
+            gitlab_field(&doc, name, "interruptible"),
+            Some(&Value::Bool(false)),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        doc[&the_job(&found, Kind::Apply)]["environment"]["name"],
+        "vntana"
+    );
+    assert_eq!(
+        doc[&the_job(&found, Kind::Drift)]["environment"]["name"],
+        "vntana-drift"
+    );
+    let plan = &doc[&the_job(&found, Kind::PlanLive)];
     assert_eq!(plan["variables"]["PLAN_MARKER"], MARKER);
     let script = plan["script"].to_string();
     for needle in ["-X PUT", "-X POST", "PLAN_MARKER", "note.md"] {
@@ -723,14 +818,23 @@ async fn export(found: &[Invocation], dir: &Path, emulator: &Emulator) {
 }
 
 /// The pull-request job: validate and plan with no credential at all and no request.
-async fn pull_request(found: &[Invocation], dir: &Path, emulator: &Emulator, expect: &str) {
+/// `changes`: whether the plan has actions (exit 2 where the recipe asks for
+/// `--detailed-exitcode`, as the GitHub action does).
+async fn pull_request(
+    found: &[Invocation],
+    dir: &Path,
+    emulator: &Emulator,
+    expect: &str,
+    changes: bool,
+) {
     emulator.clear_requests().await;
     for invocation in found {
         match kind(invocation) {
             Kind::Validate => assert_exit(&run(invocation, dir, None), 0, invocation),
             Kind::PlanLive => {
                 let run = run(invocation, dir, None);
-                assert_exit(&run, 0, invocation);
+                let detailed = invocation.args.iter().any(|a| a == "--detailed-exitcode");
+                assert_exit(&run, if changes && detailed { 2 } else { 0 }, invocation);
                 let target = invocation
                     .stdout
                     .as_deref()
@@ -760,7 +864,7 @@ async fn run_the_recipe(found: Vec<Invocation>) {
     std::fs::write(dir.join("webhooks/globex.yaml"), GLOBEX).unwrap();
 
     export(&found, dir, &emulator).await;
-    pull_request(&found, dir, &emulator, "dam-ingest").await;
+    pull_request(&found, dir, &emulator, "dam-ingest", true).await;
 
     let of = |k: Kind| found.iter().filter(move |i| kind(i) == k);
     for invocation in of(Kind::Drift) {
@@ -789,7 +893,7 @@ async fn run_the_recipe(found: Vec<Invocation>) {
     }
 
     export(&found, dir, &emulator).await;
-    pull_request(&found, dir, &emulator, "No changes").await;
+    pull_request(&found, dir, &emulator, "No changes", false).await;
 }
 
 #[tokio::test]
@@ -800,4 +904,118 @@ async fn the_github_workflow_s_commands_run_as_the_workflow_relies_on() {
 #[tokio::test]
 async fn the_gitlab_pipeline_s_commands_run_as_the_workflow_relies_on() {
     run_the_recipe(gitlab().1).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The secret hand-off, on names that word splitting and globbing would break.
+// ---------------------------------------------------------------------------------------------
+
+/// A recipe's hand-off script with its placeholder `store_secret` replaced by one that records
+/// `name<TAB>kind<TAB>value` lines in $STORE_LOG.
+fn with_a_recording_store(script: &str) -> String {
+    let lines: Vec<&str> = script.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("store_secret() {"))
+        .expect("store_secret() is defined");
+    let indent = &lines[start][..lines[start].len() - lines[start].trim_start().len()];
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| *l == format!("{indent}}}"))
+            .expect("the end of store_secret()");
+    let recording = format!(
+        "{indent}store_secret() {{ value=$(cat); printf '%s\\t%s\\t%s\\n' \"$1\" \"$2\" \"$value\" >> \"$STORE_LOG\"; }}"
+    );
+    [&lines[..start], &[recording.as_str()], &lines[end + 1..]]
+        .concat()
+        .join("\n")
+}
+
+#[test]
+fn each_recipe_hands_off_secrets_whose_names_have_spaces_and_globs() {
+    let github_doc = parse("github-actions.yml", GITHUB);
+    let github_script = github_doc["jobs"]["apply"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|r| r.contains("store_secret()"))
+        .expect("the GitHub hand-off step")
+        .to_owned();
+    let gitlab_doc = parse("gitlab-ci.yml", GITLAB);
+    let gitlab_script = gitlab_doc["apply"]["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|r| r.contains("store_secret()"))
+        .expect("the GitLab hand-off script")
+        .to_owned();
+
+    let secrets = serde_json::json!({
+        "acme 3d/pim sync": {"uuid": "u1", "secret": "s1"},
+        "acme-3d/*": {"uuid": "u2", "secret": "s2", "previousSecret": "p2"},
+        "globex/erp*bridge": {"uuid": "u3", "secret": "s3"},
+        " spaced/ends ": {"uuid": "u4", "secret": "s 4 "},
+        "plain/name": {"uuid": "u5", "secret": "s5", "previousSecret": "p5"},
+    });
+    let mut expected: Vec<String> = vec![
+        "acme 3d/pim sync\tsecret\ts1".into(),
+        "acme-3d/*\tsecret\ts2".into(),
+        "acme-3d/*\tpreviousSecret\tp2".into(),
+        "globex/erp*bridge\tsecret\ts3".into(),
+        " spaced/ends \tsecret\ts 4 ".into(),
+        "plain/name\tsecret\ts5".into(),
+        "plain/name\tpreviousSecret\tp5".into(),
+    ];
+    expected.sort();
+
+    // GitHub runs `bash -eo pipefail`; GitLab's Alpine image runs a POSIX sh (here: the
+    // system's sh).
+    for (name, shell, flags, script) in [
+        ("github-actions.yml", "bash", "-eo pipefail", github_script),
+        ("gitlab-ci.yml", "sh", "-e", gitlab_script),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secrets.json"), secrets.to_string()).unwrap();
+        // What `*` would expand to if a name were globbed.
+        std::fs::create_dir(dir.path().join("acme-3d")).unwrap();
+        std::fs::write(dir.path().join("acme-3d/decoy"), "").unwrap();
+        std::fs::write(dir.path().join("globex-decoy"), "").unwrap();
+        let log = dir.path().join("store.log");
+        let mut command = std::process::Command::new(shell);
+        for flag in flags.split(' ') {
+            command.arg(flag);
+        }
+        let output = command
+            .arg("-c")
+            .arg(with_a_recording_store(&script))
+            .current_dir(dir.path())
+            .env("STORE_LOG", &log)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut stored: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        stored.sort();
+        assert_eq!(stored, expected, "{name}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains("stored the new secret of acme 3d/pim sync\n"),
+            "{name}: {stdout}"
+        );
+        assert!(
+            !stdout.contains("decoy"),
+            "{name}: a name was glob-expanded: {stdout}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ pub mod apply_runs;
 pub mod cli;
 pub mod conformance;
 pub mod emulator;
+pub mod http_stub;
 pub mod json;
 pub mod raw;
 pub mod snapshot;
