@@ -25,6 +25,8 @@ use tokio::time::Instant;
 
 /// `/readyz` fails when this many passes in a row failed.
 const READY_AFTER_FAILURES: usize = 3;
+/// Probes and scrapes at once, at most: a handful is normal.
+const MAX_CONNECTIONS: usize = 32;
 /// `/healthz` fails when one pass has run longer than this (requests time out long before).
 const PASS_STUCK_AFTER: Duration = Duration::from_hours(1);
 
@@ -275,9 +277,16 @@ pub async fn serve(address: SocketAddr, health: Arc<Health>) -> std::io::Result<
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(health);
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    // The hardened accept loop of `listen` and the emulator: read deadlines and a connection
+    // cap, so a scraper (or anyone on the pod network) cannot hold the probes open.
+    let limits = crate::server::Limits::new(crate::server::READ_TIMEOUT, MAX_CONNECTIONS);
+    let task = tokio::spawn(crate::server::serve(
+        listener,
+        router,
+        limits,
+        crate::server::OnStop::Leave,
+        std::future::pending(),
+    ));
     Ok(Server { address, task })
 }
 

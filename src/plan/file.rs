@@ -387,6 +387,12 @@ impl SavedPlan {
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Desired, SavedPlanError> {
         let text = serde_json::to_string_pretty(&self.config).expect("JSON serialises");
+        // The limit of the config files together holds for the config a plan carries too.
+        if text.len() as u64 > crate::config::sources::MAX_TOTAL_BYTES {
+            return Err(SavedPlanError::Config(ConfigError {
+                problems: vec![crate::config::sources::over_total(SAVED_CONFIG_NAME)],
+            }));
+        }
         let desired = crate::config::load_text(SAVED_CONFIG_NAME, text, lookup)
             .map_err(SavedPlanError::Config)?;
         let mut mismatches = BTreeSet::new();

@@ -402,3 +402,21 @@ async fn a_saved_plan_that_is_not_a_regular_file_is_refused_without_waiting() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_saved_plan_whose_config_outgrows_the_config_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = planned(dir.path());
+    edit_plan(dir.path(), |plan| {
+        plan["config"]["organizations"]["acme-3d"]["webhooks"]["dam-ingest"]["description"] =
+            json!("x".repeat(34 * 1024 * 1024));
+    });
+    assert_refused(
+        &emulator,
+        dir.path(),
+        &[],
+        RELAY_URL,
+        "the limit of all files together",
+    )
+    .await;
+}
