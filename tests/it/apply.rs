@@ -12,15 +12,7 @@ use crate::support::snapshot;
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks.yaml");
 
 fn run(emulator: &Emulator, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = command(dir);
-    command
-        .args(args)
-        .env("VNTANA_API_URL", &emulator.url)
-        .env("VNTANA_API_KEY", DEMO_KEY);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().unwrap().into()
+    emulator.cli(dir, args, env)
 }
 
 #[tokio::test]

@@ -12,15 +12,7 @@ use crate::support::emulator::{DEMO_KEY, Emulator};
 use crate::support::raw;
 
 fn cli(emulator: &Emulator, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = command(dir);
-    command
-        .args(args)
-        .env("VNTANA_API_URL", &emulator.url)
-        .env("VNTANA_API_KEY", DEMO_KEY);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().unwrap().into()
+    emulator.cli(dir, args, env)
 }
 
 /// Creates a webhook straight through the API, as a person (or an earlier run) might have.

@@ -177,6 +177,25 @@ impl Emulator {
             .collect()
     }
 
+    /// Runs the binary with `args` in `dir` against this emulator, with the demo key and the
+    /// extra environment `env`.
+    pub fn cli(
+        &self,
+        dir: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> super::cli::Run {
+        let mut command = super::cli::command(dir);
+        command
+            .args(args)
+            .env("VNTANA_API_URL", &self.url)
+            .env("VNTANA_API_KEY", DEMO_KEY);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().expect("run the binary").into()
+    }
+
     /// The logged requests that change webhooks (POST, PUT, PATCH or DELETE of
     /// `/v1/webhooks*`), as `METHOD PATH` lines.
     pub async fn mutating_requests(&self) -> Vec<String> {
